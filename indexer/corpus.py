@@ -1,0 +1,140 @@
+"""From source files to the final, deduplicated set of documents.
+
+Each file is parsed on its own (:func:`parse_file`); :func:`assemble` then
+works across files: one document per article URL (a news record beats a
+related mention of the same article), related items linked to their parent,
+and provider names made consistent per domain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from indexer.documents import Document, InvalidDocument, validate
+from indexer.news import looks_like_news, parse_news
+from indexer.reports import parse_report
+from indexer.sources import SkipFile, SourceFile, content_hash, decode, read_bytes
+
+
+@dataclass
+class Problem:
+    """A skipped file or a warning, with the path relative to its folder."""
+
+    path: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "reason": self.reason}
+
+
+@dataclass
+class ParsedFile:
+    """The documents one source file gave, before cross-file assembly."""
+
+    relpath: str
+    root_name: str
+    sha256: str
+    documents: list[Document] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def parse_file(source: SourceFile) -> ParsedFile:
+    """Read, decode, detect and parse one file; never raises for bad input."""
+    try:
+        data = read_bytes(source)
+    except OSError as exc:
+        return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
+    except SkipFile as exc:
+        return ParsedFile(source.relpath, source.root_name, "", skipped=exc.describe())
+    parsed = ParsedFile(source.relpath, source.root_name, content_hash(data))
+    try:
+        text = decode(data)
+        parser = parse_news if looks_like_news(text) else parse_report
+        documents, warnings = parser(text, root_name=source.root_name, relpath=source.relpath)
+        validate(documents)
+    except SkipFile as exc:
+        parsed.skipped = exc.describe()
+        return parsed
+    except InvalidDocument as exc:
+        parsed.skipped = f"invalid document: {exc}"
+        return parsed
+    except RecursionError:
+        parsed.skipped = "structure nested too deeply to parse"
+        return parsed
+    parsed.documents, parsed.warnings = documents, warnings
+    return parsed
+
+
+@dataclass
+class Assembly:
+    """The documents to index and what was noticed while assembling them."""
+
+    documents: list[Document]
+    warnings: list[Problem]
+
+
+def assemble(files: Iterable[ParsedFile]) -> Assembly:
+    """Merge per-file documents into one consistent, deduplicated set."""
+    files = sorted((f for f in files if f.skipped is None), key=lambda f: (f.root_name, f.relpath))
+    warnings: list[Problem] = []
+    by_id: dict[str, Document] = {}
+    # News records first, so that they own their URL before a related mention does.
+    ordered = [(f, d) for f in files for d in f.documents if d.kind != "related"]
+    ordered += [(f, d) for f in files for d in f.documents if d.kind == "related"]
+    for parsed, doc in ordered:
+        existing = by_id.get(doc.id)
+        if existing is None:
+            by_id[doc.id] = doc
+        elif doc.kind != "related":
+            warnings.append(Problem(parsed.relpath, f"same article as {existing.source}; indexed once"))
+        elif existing.id != doc.parent_id:
+            _fill_missing(existing, doc)
+        _link_to_parent(by_id, doc)
+    documents = list(by_id.values())
+    _normalise_providers(documents)
+    return Assembly(documents=documents, warnings=warnings)
+
+
+def _link_to_parent(by_id: dict[str, Document], doc: Document) -> None:
+    if doc.kind != "related":
+        return
+    parent = by_id.get(doc.parent_id)
+    if parent is not None and doc.id != parent.id and doc.id not in parent.related_ids:
+        parent.related_ids.append(doc.id)
+
+
+def _fill_missing(kept: Document, other: Document) -> None:
+    """A second mention of an article may know what the first one lacks."""
+    for name in ("excerpt", "provider", "provider_domain", "amp_url"):
+        if not getattr(kept, name) and getattr(other, name):
+            setattr(kept, name, getattr(other, name))
+    if kept.published is None:
+        kept.published = other.published
+
+
+_DOMAIN_LIKE = re.compile(r"^[\w.-]+\.[a-z]{2,}$", re.I)
+
+
+def _normalise_providers(documents: list[Document]) -> None:
+    """One display name per provider domain.
+
+    Feeds sometimes give the bare domain (``scmp.com``) or a variant
+    (``Washington Post``) as the name; the most common real name seen for
+    that domain across the corpus wins.
+    """
+    names: dict[str, Counter[str]] = defaultdict(Counter)
+    for doc in documents:
+        if doc.provider_domain and doc.provider:
+            names[doc.provider_domain][doc.provider] += 1
+    best: dict[str, str] = {}
+    for domain, counts in names.items():
+        real = [(n, c) for n, c in counts.items() if not _DOMAIN_LIKE.match(n)]
+        pool = real or list(counts.items())
+        best[domain] = min(pool, key=lambda item: (-item[1], item[0]))[0]
+    for doc in documents:
+        if doc.provider_domain:
+            doc.provider = best.get(doc.provider_domain, doc.provider or doc.provider_domain)

@@ -1,0 +1,189 @@
+"""News records: YAML front matter between ``---`` lines, optional body after.
+
+Detected by content (a file that opens with a front-matter block), whatever
+its suffix. One record gives one ``news`` document plus one ``related``
+document per nested article; the corpus stage deduplicates them by URL.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from indexer.documents import Document, canonical_url, is_web_url, stable_id, to_naive_utc, url_domain
+from indexer.sources import SkipFile
+from indexer.textclean import clean_block, clean_inline, normalize_text, shorten
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?(.*)\Z", re.S | re.M)
+_OPENING = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n")
+
+# Where the article's own address may be, most trusted first.
+URL_KEYS = ("sourceUrl", "originalUrl", "webUrl", "url", "link")
+AMP_KEYS = ("ampUrl", "ampWebUrl", "cdnAmpUrl", "cdnAmpWebUrl")
+DATE_KEYS = ("publishedDateTime", "datePublished", "published_at", "publishedAt", "date", "published")
+TITLE_FALLBACK_CHARS = 140
+
+
+def looks_like_news(text: str) -> bool:
+    """True when the text opens with a YAML front-matter block."""
+    return bool(_OPENING.match(text))
+
+
+def split_front_matter(text: str) -> tuple[str, str, int]:
+    """Return (yaml text, body, line number of the first yaml line)."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise SkipFile("front matter opened with '---' is never closed", line=1)
+    opening_lines = text[: match.start(1)].count("\n")
+    return match.group(1), match.group(2), opening_lines + 1
+
+
+def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Parse the front matter with ``yaml.safe_load``; errors name the line."""
+    raw, body, first_line = split_front_matter(text)
+    try:
+        data = yaml.safe_load(raw)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + mark.line if mark else None
+        raise SkipFile(f"broken YAML front matter: {exc.problem or exc}", line=line) from exc
+    except yaml.YAMLError as exc:
+        raise SkipFile(f"broken YAML front matter: {exc}") from exc
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise SkipFile(f"front matter is {kind}, not a mapping of fields", line=first_line)
+    return data, body
+
+
+def parse_news(text: str, *, root_name: str, relpath: str) -> tuple[list[Document], list[str]]:
+    """Turn one news record into its documents and a list of warnings."""
+    data, body_text = load_front_matter(text)
+    warnings: list[str] = []
+    body = clean_block(body_text)
+    record_key = f"{root_name}/{relpath}"
+    main = _article(data, kind="news", fallback_key=record_key, body=body)
+    if main is None:
+        raise SkipFile("nothing to index: no title, excerpt or body")
+    related_raw = data.get("related") or []
+    if not isinstance(related_raw, list):
+        warnings.append("'related' is not a list; ignored")
+        related_raw = []
+    documents = [main]
+    for position, item in enumerate(related_raw, start=1):
+        if not isinstance(item, dict):
+            warnings.append(f"related item {position} is not a mapping; ignored")
+            continue
+        related = _article(item, kind="related", fallback_key=f"{record_key}#related-{position}", body="")
+        if related is None:
+            warnings.append(f"related item {position} has no title or excerpt; ignored")
+            continue
+        related.parent_id = main.id
+        documents.append(related)
+    for doc in documents:
+        doc.source = relpath
+    return documents, warnings
+
+
+def _article(data: dict[str, Any], *, kind: str, fallback_key: str, body: str) -> Document | None:
+    title = _text(data.get("title"))
+    excerpt = _text(data.get("excerpt") or data.get("description") or data.get("summary"))
+    if not (title or excerpt or body):
+        return None
+    if not title:
+        title = shorten(excerpt or body, TITLE_FALLBACK_CHARS)
+    provider_name, provider_domain = _provider(data.get("provider"))
+    url, url_text = _pick_url(data, provider_domain)
+    if url and not provider_domain:
+        provider_domain = url_domain(url)
+    doc_id = stable_id("u", url) if url else stable_id("f", fallback_key)
+    return Document(
+        id=doc_id,
+        kind=kind,
+        title=title,
+        source="",
+        excerpt=excerpt,
+        body=body,
+        url=url,
+        url_text=url_text,
+        amp_url=next((u for u in (_plain(data.get(k)) for k in AMP_KEYS) if is_web_url(u)), ""),
+        provider=provider_name,
+        provider_domain=provider_domain,
+        topics=_string_list(data.get("topics") or data.get("categories") or data.get("topic")),
+        published=_published(data),
+        authors=_string_list(data.get("authors") or data.get("author")),
+        quality=data.get("quality")
+        if isinstance(data.get("quality"), int) and not isinstance(data.get("quality"), bool)
+        else None,
+    )
+
+
+def _text(value: Any) -> str:
+    """Front-matter scalar as clean text; YAML may give numbers or dates too."""
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    return clean_inline(str(value))
+
+
+def _plain(value: Any) -> str:
+    return normalize_text(value) if isinstance(value, str) else ""
+
+
+def _string_list(value: Any) -> list[str]:
+    """A list of distinct, non-empty texts from a list or a comma-separated string."""
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list):
+        items = value
+    else:
+        return []
+    seen: dict[str, None] = {}
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get("name")
+        text = _text(item)
+        if text and text.casefold() not in {s.casefold() for s in seen}:
+            seen[text] = None
+    return list(seen)
+
+
+def _provider(value: Any) -> tuple[str, str]:
+    if isinstance(value, dict):
+        name, domain = _text(value.get("name")), _plain(value.get("domain")).lower()
+    elif isinstance(value, list) and value:
+        return _provider(value[0])
+    else:
+        name, domain = _text(value), ""
+    if domain.startswith("www."):
+        domain = domain[4:]
+    return name, domain
+
+
+def _pick_url(data: dict[str, Any], provider_domain: str) -> tuple[str, str]:
+    """The canonical http(s) URL, and a non-web link kept only as text.
+
+    When several keys hold different web URLs, the one on the provider's
+    own domain wins; otherwise the most trusted key does.
+    """
+    candidates = [_plain(data.get(key)) for key in URL_KEYS]
+    web = [canonical_url(c) for c in candidates if c and is_web_url(c)]
+    if web:
+        if provider_domain:
+            for url in web:
+                if url_domain(url) == provider_domain or url_domain(url).endswith("." + provider_domain):
+                    return url, ""
+        return web[0], ""
+    other = next((c for c in candidates if c), "")
+    return "", other
+
+
+def _published(data: dict[str, Any]):
+    for key in DATE_KEYS:
+        value = data.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        moment = to_naive_utc(value)
+        if moment is not None:
+            return moment
+    return None

@@ -1,0 +1,101 @@
+"""The Whoosh schema and the mapping from :class:`Document` to index fields.
+
+Text fields are analysed with :mod:`indexer.analysis`; title is weighted above
+excerpt above body. Facet values (provider, topics, kind, date) are also kept
+as columns so that the search side can count them without loading documents.
+"""
+
+from __future__ import annotations
+
+import calendar
+from typing import Any
+
+from whoosh import columns, fields
+
+from indexer.analysis import english_analyzer
+from indexer.documents import Document
+
+TITLE_BOOST = 3.0
+EXCERPT_BOOST = 1.5
+BODY_BOOST = 1.0
+# Separates the values of a multi-valued column (topics).
+MULTI_SEPARATOR = "\x1f"
+SCHEMA_VERSION = 1
+# date_key of an undated document: below every real date, so that one
+# integer column sorts and filters every document.
+UNDATED = -(2**62)
+
+
+def build_schema() -> fields.Schema:
+    """A fresh schema object (Whoosh pickles it into every index)."""
+    text = english_analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        kind=fields.ID(stored=True, sortable=True),
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=TITLE_BOOST, spelling=True),
+        excerpt=fields.TEXT(analyzer=text, stored=True, field_boost=EXCERPT_BOOST),
+        body=fields.TEXT(analyzer=text, stored=True, field_boost=BODY_BOOST),
+        url=fields.STORED(),
+        url_text=fields.STORED(),
+        amp_url=fields.STORED(),
+        provider=fields.ID(stored=True, sortable=True),
+        provider_domain=fields.ID(stored=True),
+        provider_text=fields.TEXT(analyzer=text),
+        topics=fields.STORED(),
+        topic=fields.KEYWORD(commas=True, lowercase=False),
+        topic_text=fields.TEXT(analyzer=text),
+        topic_column=fields.COLUMN(columns.VarBytesColumn()),
+        published=fields.DATETIME(stored=True),
+        date_key=fields.NUMERIC(int, bits=64, sortable=True, signed=True),
+        year=fields.ID(sortable=True),
+        month=fields.ID(),
+        authors=fields.STORED(),
+        editors=fields.STORED(),
+        author_text=fields.TEXT(analyzer=text),
+        source=fields.ID(stored=True),
+        parent_id=fields.ID(stored=True),
+        related_ids=fields.STORED(),
+        quality=fields.STORED(),
+    )
+
+
+def epoch_seconds(doc: Document) -> int | None:
+    """Publication time as seconds since 1970 (UTC), or None when undated."""
+    if doc.published is None:
+        return None
+    return calendar.timegm(doc.published.timetuple())
+
+
+def to_fields(doc: Document) -> dict[str, Any]:
+    """The field values Whoosh stores and indexes for one document."""
+    values: dict[str, Any] = {
+        "id": doc.id,
+        "kind": doc.kind,
+        "title": doc.title,
+        "excerpt": doc.excerpt,
+        "body": doc.body,
+        "url": doc.url,
+        "url_text": doc.url_text,
+        "amp_url": doc.amp_url,
+        "provider": doc.provider,
+        "provider_domain": doc.provider_domain,
+        "provider_text": " ".join(filter(None, [doc.provider, doc.provider_domain.replace(".", " ")])),
+        "topics": list(doc.topics),
+        "topic": ",".join(t.replace(",", " ") for t in doc.topics),
+        "topic_text": "\n".join(doc.topics),
+        "topic_column": MULTI_SEPARATOR.join(doc.topics).encode("utf-8"),
+        "authors": list(doc.authors),
+        "editors": list(doc.editors),
+        "author_text": "\n".join(doc.authors + doc.editors),
+        "source": doc.source,
+        "parent_id": doc.parent_id,
+        "related_ids": list(doc.related_ids),
+        "quality": doc.quality,
+    }
+    values["date_key"] = UNDATED
+    if doc.published is not None:
+        values["published"] = doc.published
+        values["date_key"] = epoch_seconds(doc)
+        values["year"] = f"{doc.published.year:04d}"
+        values["month"] = f"{doc.published.year:04d}-{doc.published.month:02d}"
+    return {k: v for k, v in values.items() if v not in ("", None) or k in ("title",)}

@@ -1,0 +1,108 @@
+"""Finding source files under the source folders and reading them as text.
+
+Stage one of the pipeline: folders -> :class:`SourceFile` (path relative to its
+folder, decoded text, content hash). Nothing here knows about formats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Suffixes read as sources. Detection of the format is by content, not suffix.
+TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+class SkipFile(Exception):
+    """A file that cannot be indexed; ``reason`` says why, ``line`` where."""
+
+    def __init__(self, reason: str, line: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+    def describe(self) -> str:
+        return f"line {self.line}: {self.reason}" if self.line else self.reason
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file found under a source folder."""
+
+    root: Path  # the source folder it was found under
+    relpath: str  # relative to root, with "/" separators
+    path: Path
+
+    @property
+    def root_name(self) -> str:
+        return self.root.name or str(self.root)
+
+
+def discover(roots: list[Path]) -> Iterator[SourceFile]:
+    """Yield every candidate source file under ``roots`` in a stable order.
+
+    Hidden files and folders (``.git``, editor swap files) are not sources.
+    """
+    for root in roots:
+        root = root.resolve()
+        if root.is_file():
+            yield SourceFile(root.parent, root.name, root)
+            continue
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if name.startswith(".") or Path(name).suffix.lower() not in TEXT_SUFFIXES:
+                    continue
+                path = Path(dirpath) / name
+                yield SourceFile(root, path.relative_to(root).as_posix(), path)
+
+
+def read_bytes(source: SourceFile) -> bytes:
+    """The file's bytes, refusing files too large to be a source."""
+    size = source.path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise SkipFile(f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
+    return source.path.read_bytes()
+
+
+def content_hash(data: bytes) -> str:
+    """Hash that identifies a file's content, for change detection."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode(data: bytes) -> str:
+    """Decode a source file's bytes to text.
+
+    UTF-8 (with or without BOM) and UTF-16 with BOM are tried first; anything
+    else is read as Windows-1252 and, failing that, Latin-1, so that a report
+    saved in an old encoding is indexed rather than dropped.
+    """
+    if not data.strip():
+        raise SkipFile("file is empty")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise SkipFile("undecodable UTF-16 text") from exc
+    if _looks_binary(data):
+        raise SkipFile("binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:8192]
+    if b"\x00" in head:
+        return True
+    control = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    return control > len(head) * 0.05

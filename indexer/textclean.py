@@ -1,0 +1,125 @@
+"""Text normalisation shared by every source parser.
+
+Real files carry HTML entities (``&#038;``), non-breaking spaces, soft
+hyphens, zero-width characters, lone surrogates and inline Markdown/HTML.
+Everything that reaches the index or the page passes through here first, so
+that the same word is always the same token.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Characters that are invisible in print but split or glue words in the index.
+_DROP_CHARS = dict.fromkeys(
+    map(
+        ord,
+        "\u00ad"  # soft hyphen: "geo\u00adpolitics" must index as "geopolitics"
+        "\u200b\u200c\u200d\u2060\ufeff",  # zero-width space/joiners, word joiner, BOM
+    ),
+    None,
+)
+# Every kind of space becomes a plain space.
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\x0b\x0c"), " ")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
+_MULTI_SPACE = re.compile(r"[ ]{2,}")
+_MULTI_BLANK = re.compile(r"\n{3,}")
+
+
+def normalize_text(value: str, *, keep_newlines: bool = False) -> str:
+    """Decode entities and normalise spacing of one piece of text.
+
+    Entities are decoded twice at most: feeds often escape already-escaped
+    text (``&amp;#038;``). Control characters and lone surrogates are dropped
+    so that no document can make the index writer fail.
+    """
+    text = html.unescape(value)
+    if "&" in text:
+        text = html.unescape(text)
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.translate(_DROP_CHARS).translate(_SPACES)
+    text = _CONTROL.sub("", text)
+    if keep_newlines:
+        lines = [_MULTI_SPACE.sub(" ", line).strip() for line in text.split("\n")]
+        return _MULTI_BLANK.sub("\n\n", "\n".join(lines)).strip()
+    return _MULTI_SPACE.sub(" ", text.replace("\n", " ")).strip()
+
+
+# --- Markdown and inline HTML ------------------------------------------------
+
+_HTML_BLOCK_DROP = re.compile(r"<(script|style|iframe|noscript)\b.*?</\1\s*>", re.I | re.S)
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HTML_BREAK = re.compile(r"<\s*(br|/p|/div|/li|/h[1-6]|/tr)\s*/?>", re.I)
+_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+# [[https://doi.org/..]{.ul}](https://doi.org/..) -> the inner text
+_MD_ATTR = re.compile(r"\{\.[\w-]+\}")
+_MD_LINK = re.compile(r"\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_MD_REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\]]*\]")
+_MD_FOOTNOTE_REF = re.compile(r"\[\^[^\]]+\](?!:)")
+_MD_FOOTNOTE_DEF = re.compile(r"^\[\^[^\]]+\]:\s*", re.M)
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.*?)\s*#*\s*$", re.M)
+_MD_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$", re.M)
+_MD_EMPHASIS = re.compile(r"(?<![\w*])(\*{1,3}|_{1,3})(?=\S)(.+?)(?<=\S)\1(?![\w*])", re.S)
+# Emphasis marks left unpaired by nesting (``_▲ __Figure__ ..._``): marks at a
+# word's edge go, marks inside a word (``snake_case``, ``@mog_china``) stay.
+_MD_STRAY_EMPHASIS = re.compile(r"(?<![\w*_])[*_]{1,3}(?=[^\s*_])|(?<=[^\s*_])[*_]{1,3}(?![\w*_])")
+_MD_DOUBLE_BRACKET = re.compile(r"\[\[([^\[\]]*)\]\]\((?:[^()]|\([^()]*\))*\)")
+_MD_CODE = re.compile(r"`{1,3}([^`]*)`{1,3}")
+_MD_BLOCKQUOTE = re.compile(r"^\s{0,3}>\s?", re.M)
+_MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", re.M)
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!'\"|<>])")
+_MD_LIST = re.compile(r"^(\s*)(?:[-*+•]|\d{1,3}[.)])\s+", re.M)
+
+
+def strip_markup(text: str) -> str:
+    """Remove inline HTML and Markdown markup, keeping the words and line breaks.
+
+    Link targets are dropped in favour of link text; when the link text is
+    itself a URL it stays, since that is what a reader would see.
+    """
+    text = _HTML_COMMENT.sub(" ", text)
+    text = _HTML_BLOCK_DROP.sub(" ", text)
+    text = _HTML_BREAK.sub("\n", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_ATTR.sub("", text)
+    text = _MD_DOUBLE_BRACKET.sub(r"\1", text)
+    for _ in range(2):  # nested links such as [[url]{.ul}](url)
+        text = _MD_LINK.sub(r"\1", text)
+    text = _MD_REF_LINK.sub(r"\1", text)
+    text = _MD_FOOTNOTE_REF.sub("", text)
+    text = _MD_FOOTNOTE_DEF.sub("", text)
+    text = _MD_TABLE_RULE.sub("", text)
+    text = _MD_RULE.sub("", text)
+    text = _MD_HEADING.sub(r"\1", text)
+    text = _MD_BLOCKQUOTE.sub("", text)
+    text = _MD_LIST.sub(r"\1", text)
+    text = _MD_CODE.sub(r"\1", text)
+    for _ in range(2):  # ***bold italic*** and _nested __emphasis___
+        text = _MD_EMPHASIS.sub(r"\2", text)
+    text = _MD_STRAY_EMPHASIS.sub("", text)
+    text = _MD_ESCAPE.sub(r"\1", text)
+    text = text.replace("|", " ")
+    return text
+
+
+def clean_block(text: str) -> str:
+    """Markup-free, normalised text that keeps paragraph breaks."""
+    return normalize_text(strip_markup(text), keep_newlines=True)
+
+
+def clean_inline(text: str) -> str:
+    """Markup-free, normalised single-line text (titles, excerpts)."""
+    return normalize_text(strip_markup(text))
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text at a word boundary so that it fits in ``limit`` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.-–— ")
+    return cut + " …"

@@ -1,0 +1,167 @@
+"""Writing the Whoosh index: generations, the atomic swap, the writer lock.
+
+Layout of an index folder::
+
+    index_data/
+      CURRENT              {"generation": "gen-...", "previous": "gen-..."}
+      gen-<time>-<pid>/    a complete Whoosh index plus build.json
+      .lock                held by the one build/update running
+
+A build writes a whole new generation beside the live one and then replaces
+``CURRENT`` with ``os.replace`` (atomic on POSIX). Readers resolve
+``CURRENT`` once and keep their generation open; the previous generation is
+kept so that a reader that opened it just before the swap can finish.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+
+from indexer.documents import Document
+from indexer.schema import SCHEMA_VERSION, build_schema, to_fields
+
+POINTER_FILE = "CURRENT"
+LOCK_FILE = ".lock"
+BUILD_INFO = "build.json"
+GENERATION_PREFIX = "gen-"
+WRITER_MEMORY_MB = 256
+
+
+class IndexBusy(RuntimeError):
+    """Another build or update holds the writer lock."""
+
+
+@contextlib.contextmanager
+def writer_lock(index_root: Path) -> Iterator[None]:
+    """Hold the one-writer lock of ``index_root`` or raise :class:`IndexBusy`.
+
+    An OS-level ``flock``: it is released when the process dies, so a killed
+    build never leaves the index locked.
+    """
+    index_root.mkdir(parents=True, exist_ok=True)
+    with open(index_root / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise IndexBusy(f"index busy: another build or update is writing {index_root}") from exc
+            raise
+        yield
+
+
+def read_pointer(index_root: Path) -> dict[str, Any] | None:
+    """The contents of ``CURRENT``, or None when no index was swapped in yet."""
+    try:
+        return json.loads((index_root / POINTER_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def current_generation(index_root: Path) -> Path | None:
+    """Folder of the live generation, or None."""
+    pointer = read_pointer(index_root)
+    if not pointer or not pointer.get("generation"):
+        return None
+    folder = index_root / pointer["generation"]
+    return folder if folder.is_dir() else None
+
+
+def read_build_info(generation: Path) -> dict[str, Any]:
+    """``build.json`` of a generation (what it was built from)."""
+    try:
+        return json.loads((generation / BUILD_INFO).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def new_generation(index_root: Path) -> Path:
+    """An empty folder for the next generation."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    folder = index_root / f"{GENERATION_PREFIX}{stamp}-{os.getpid()}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def write_generation(
+    generation: Path,
+    documents: Iterable[Document],
+    build_info: dict[str, Any],
+    on_document: Callable[[], None] | None = None,
+) -> int:
+    """Write ``documents`` into a new Whoosh index in ``generation``.
+
+    Any error cancels the writer (a failed ``add_document`` leaves it
+    unusable) and propagates; the half-written folder is never swapped in.
+    """
+    ix = whoosh_index.create_in(str(generation), build_schema())
+    writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+    count = 0
+    try:
+        for doc in documents:
+            writer.add_document(**to_fields(doc))
+            count += 1
+            if on_document:
+                on_document()
+    except BaseException:
+        writer.cancel()
+        ix.close()
+        raise
+    writer.commit()
+    ix.close()
+    info = dict(build_info, schema_version=SCHEMA_VERSION, documents=count)
+    _write_atomically(generation / BUILD_INFO, json.dumps(info, indent=1, sort_keys=True))
+    return count
+
+
+def swap_in(index_root: Path, generation: Path) -> None:
+    """Make ``generation`` the live index in one atomic rename."""
+    previous = read_pointer(index_root) or {}
+    pointer = {
+        "generation": generation.name,
+        "previous": previous.get("generation"),
+        "swapped_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    _write_atomically(index_root / POINTER_FILE, json.dumps(pointer))
+
+
+def remove_stale_generations(index_root: Path) -> list[str]:
+    """Delete generations that are neither live nor the previous one.
+
+    Called with the writer lock held, so any other folder is the leftover of
+    a killed or failed run.
+    """
+    pointer = read_pointer(index_root) or {}
+    keep = {pointer.get("generation"), pointer.get("previous")}
+    removed = []
+    for folder in index_root.glob(f"{GENERATION_PREFIX}*"):
+        if folder.name not in keep and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    for leftover in index_root.glob(f"{POINTER_FILE}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+    return removed
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

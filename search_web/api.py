@@ -1,0 +1,32 @@
+"""The JSON API: ``/api/search`` and ``/api/doc/<id>`` (a contract; see README)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from search_web.params import parse_request
+from search_web.query import QueryError
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.get("/search")
+def search():
+    from search_web import search_index
+
+    index = search_index()
+    try:
+        result = index.search(parse_request(request.args, index.limits))
+    except QueryError as exc:
+        return jsonify({"error": str(exc)}), 400
+    return jsonify(result.to_json())
+
+
+@bp.get("/doc/<path:doc_id>")
+def document(doc_id: str):
+    from search_web import search_index
+
+    doc = search_index().document(doc_id)
+    if doc is None:
+        return jsonify({"error": f"no document with id {doc_id!r}"}), 404
+    return jsonify(doc)

@@ -1,0 +1,106 @@
+"""``python -m search_web``: serve with waitress, or run one query from the shell.
+
+python -m search_web [--index DIR] [--host 127.0.0.1] [--port 8000]
+python -m search_web query "export controls" [--provider X] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from werkzeug.datastructures import MultiDict
+
+from search_web.params import parse_request
+from search_web.query import QueryError
+from search_web.search import IndexUnavailable, SearchIndex
+from search_web.settings import Limits
+
+
+def _parse_setting(text: str) -> tuple[str, object]:
+    name, _, value = text.partition("=")
+    defaults = {s["name"]: s["default"] for s in Limits.describe()}
+    if name not in defaults:
+        raise argparse.ArgumentTypeError(f"unknown setting {name!r}")
+    kind = type(defaults[name])
+    if kind is tuple:
+        return name, tuple(int(v) for v in value.split(","))
+    return name, kind(value)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m search_web", description="Serve or query the search index.")
+    parser.add_argument("--index", default="index_data", help="index folder (default: index_data/)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (default: 8)")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        type=_parse_setting,
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a limit (see --help-settings)",
+    )
+    parser.add_argument("--help-settings", action="store_true", help="list every setting with its default and help")
+    sub = parser.add_subparsers(dest="command")
+    query = sub.add_parser("query", help="run one search and print the results")
+    query.add_argument("q", nargs="?", default="", help="query text (empty: newest first)")
+    for name in ("provider", "topic", "year", "kind"):
+        query.add_argument(f"--{name}", action="append", default=[], help=f"filter by {name} (repeatable)")
+    query.add_argument("--from", dest="date_from", help="from date YYYY-MM-DD")
+    query.add_argument("--to", dest="date_to", help="to date YYYY-MM-DD")
+    query.add_argument("--sort", help="relevance, newest or oldest")
+    query.add_argument("--page", default="1")
+    query.add_argument("--per-page", default="10")
+    query.add_argument("--json", action="store_true", help="print the /api/search JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    if args.help_settings:
+        for setting in Limits.describe():
+            print(f"{setting['name']} (default {setting['default']}): {setting['help']}")
+        return 0
+    overrides = dict(args.setting)
+    if args.command == "query":
+        return _query(args, Limits.from_mapping(overrides))
+    from waitress import serve
+
+    from search_web import create_app
+
+    app = create_app({"INDEX_DIR": args.index, "LIMITS": overrides})
+    print(f"Serving {args.index} on http://{args.host}:{args.port}/", flush=True)
+    serve(app, host=args.host, port=args.port, threads=args.threads, ident="geosearch")
+    return 0
+
+
+def _query(args: argparse.Namespace, limits: Limits) -> int:
+    params = MultiDict([("q", args.q), ("page", args.page), ("per_page", args.per_page)])
+    for name in ("provider", "topic", "year", "kind"):
+        for value in getattr(args, name):
+            params.add(name, value)
+    for name, value in (("from", args.date_from), ("to", args.date_to), ("sort", args.sort)):
+        if value:
+            params.add(name, value)
+    index = SearchIndex(args.index, limits)
+    try:
+        result = index.search(parse_request(params, limits))
+    except QueryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except IndexUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{result.total} results ({result.took_ms:.1f} ms)")
+    if result.suggestion:
+        print(f"Did you mean: {result.suggestion}")
+    for number, hit in enumerate(result.hits, start=(result.page - 1) * result.per_page + 1):
+        date = (hit["published"] or "undated")[:10]
+        print(f"{number:>3}. {hit['title']}  [{hit['kind']}, {hit['provider'] or '-'}, {date}]  id={hit['id']}")
+    return 0

@@ -1,0 +1,94 @@
+"""URL parameters -> :class:`SearchRequest`, shared by the pages and the JSON API.
+
+Every parameter is validated here; a bad one raises :class:`QueryError`,
+which both front ends turn into a 400 with a short message.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from werkzeug.datastructures import MultiDict
+
+from search_web.query import QueryError
+from search_web.search import SORTS, SearchRequest, validate_date_param
+from search_web.settings import Limits
+
+LIST_PARAMS = {"provider": "providers", "topic": "topics", "year": "years", "kind": "kinds"}
+STATE_PARAMS = ("q", "provider", "topic", "year", "kind", "from", "to", "sort", "per_page")
+
+
+def _int_param(args: MultiDict, name: str, default: int) -> int:
+    raw = args.get(name, "")
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a whole number, not '{raw[:40]}'") from None
+
+
+def parse_request(args: MultiDict, limits: Limits) -> SearchRequest:
+    """Validate URL parameters into a search request."""
+    for name in set(args.keys()):
+        if len(args.getlist(name)) > limits.max_param_values:
+            raise QueryError(f"parameter '{name}' is repeated more than {limits.max_param_values} times")
+    request = SearchRequest(q=args.get("q", "").strip())
+    for param, attribute in LIST_PARAMS.items():
+        values = list(dict.fromkeys(v for v in args.getlist(param) if v))
+        if len(values) > limits.max_filter_values:
+            raise QueryError(f"at most {limits.max_filter_values} values of '{param}' can be selected at once")
+        setattr(request, attribute, values)
+    for year in request.years:
+        if not (len(year) == 4 and year.isdigit()):
+            raise QueryError(f"year must be four digits, not '{year[:40]}'")
+    if args.get("from"):
+        request.date_from = validate_date_param(args["from"])
+    if args.get("to"):
+        request.date_to = validate_date_param(args["to"])
+    if request.date_from and request.date_to and request.date_from > request.date_to:
+        raise QueryError("'from' is after 'to'")
+    request.sort = args.get("sort") or ("relevance" if request.q else "newest")
+    if request.sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+    request.per_page = _int_param(args, "per_page", limits.default_page_size)
+    if request.per_page not in limits.page_sizes:
+        raise QueryError(f"per_page must be one of {', '.join(map(str, limits.page_sizes))}")
+    request.page = _int_param(args, "page", 1)
+    if request.page < 1:
+        raise QueryError("page starts at 1")
+    if request.page * request.per_page > limits.max_result_depth:
+        raise QueryError(f"results can be paged to a depth of {limits.max_result_depth}; narrow the search instead")
+    return request
+
+
+def state_params(request: SearchRequest) -> list[tuple[str, str]]:
+    """The request as URL parameters (page left out), in a stable order."""
+    pairs: list[tuple[str, str]] = []
+    if request.q:
+        pairs.append(("q", request.q))
+    for param, attribute in LIST_PARAMS.items():
+        pairs += [(param, v) for v in getattr(request, attribute)]
+    if request.date_from:
+        pairs.append(("from", request.date_from.isoformat()))
+    if request.date_to:
+        pairs.append(("to", request.date_to.isoformat()))
+    default_sort = "relevance" if request.q else "newest"
+    if request.sort != default_sort:
+        pairs.append(("sort", request.sort))
+    if request.per_page != 10:
+        pairs.append(("per_page", str(request.per_page)))
+    return pairs
+
+
+def url_with(
+    request: SearchRequest, *, drop: tuple[str, str] | None = None, add=(), replace=None, page: int = 1
+) -> str:
+    """Query string of ``request`` with one value dropped, values added or replaced."""
+    pairs = [p for p in state_params(request) if p != drop]
+    if replace:
+        pairs = [p for p in pairs if p[0] not in replace] + [(k, v) for k, v in replace.items() if v]
+    pairs += list(add)
+    if page > 1:
+        pairs.append(("page", str(page)))
+    return "?" + urlencode(pairs) if pairs else "?"

@@ -1,0 +1,581 @@
+"""The search core: every read of the Whoosh index goes through this module.
+
+Design (see README, design notes):
+
+* The live generation is resolved from ``CURRENT``; a newer one is picked up
+  by opening it afresh, never with ``Searcher.refresh()`` (which double-counts
+  documents after another process merged segments).
+* Whoosh finds and scores the text matches (BM25F). Facet values, dates and
+  kinds live in numpy columns loaded once per generation, so filters, the
+  disjunctive facet counts and date ranges are array operations instead of
+  per-document Python and term-expanding range queries.
+* Snippets are built here from stored text, HTML-escaped, with ``<mark>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from whoosh import collectors, scoring
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+
+from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
+from indexer.documents import iso_utc
+from indexer.schema import MULTI_SEPARATOR, UNDATED
+from indexer.writing import current_generation
+from search_web.query import QueryError, make_parser, parse_date_bound, parse_query, query_terms
+from search_web.settings import Limits
+
+SORTS = ("relevance", "newest", "oldest")
+FACETS = ("provider", "topic", "year", "kind")
+KIND_ORDER = ("news", "related", "report")
+# BM25F: long reports must not win by repeating words, so the body field is
+# normalised harder for length and saturates sooner than title and excerpt.
+WEIGHTING = scoring.BM25F(B=0.75, K1=1.2, body_B=0.9)
+# Mild recency blend for news: at most +RECENCY_WEIGHT, halving every
+# RECENCY_HALF_LIFE_DAYS before the newest item in the index.
+RECENCY_WEIGHT = 0.2
+RECENCY_HALF_LIFE_DAYS = 365.0
+HIT_FIELDS = ("id", "kind", "title", "url", "provider", "provider_domain", "topics", "published", "source")
+
+
+class IndexUnavailable(RuntimeError):
+    """No index has been built at the configured folder yet."""
+
+
+@dataclass
+class SearchRequest:
+    """Everything a search depends on; built from URL parameters."""
+
+    q: str = ""
+    providers: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    years: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None  # inclusive
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 10
+
+    def selections(self) -> dict[str, list[str]]:
+        return {"provider": self.providers, "topic": self.topics, "year": self.years, "kind": self.kinds}
+
+
+@dataclass
+class SearchResult:
+    """One page of results with totals, facets and diagnostics."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    suggestion: str | None
+    hits: list[dict[str, Any]]
+    facets: dict[str, list[dict[str, Any]]]
+    months: list[dict[str, Any]]
+    cut_short: bool = False
+    terms: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``/api/search`` contract."""
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": round(self.took_ms, 2),
+            "suggestion": self.suggestion,
+            "cut_short": self.cut_short,
+            "hits": self.hits,
+            "facets": self.facets,
+            "months": self.months,
+        }
+
+
+class Columns:
+    """Per-document facet and date values of one generation, as numpy arrays."""
+
+    def __init__(self, reader) -> None:
+        self.size = reader.doc_count_all()
+        self.live = np.ones(self.size, dtype=bool)
+        if reader.has_deletions():
+            for docnum in range(self.size):
+                if reader.is_deleted(docnum):
+                    self.live[docnum] = False
+        self.values: dict[str, list[str]] = {}
+        self.codes: dict[str, np.ndarray] = {}
+        for facet, column in (("provider", "provider"), ("kind", "kind"), ("year", "year")):
+            raw = list(reader.column_reader(column, translate=True))
+            self.values[facet], self.codes[facet] = _encode(raw)
+        self.date = np.fromiter(reader.column_reader("date_key", translate=True), dtype=np.int64, count=self.size)
+        self.dated = self.date != UNDATED
+        # Topics are multi-valued: one (document, value) pair per entry.
+        topic_docs, topic_names = [], []
+        for docnum, raw in enumerate(reader.column_reader("topic_column")):
+            if raw:
+                for name in raw.decode("utf-8").split(MULTI_SEPARATOR):
+                    topic_docs.append(docnum)
+                    topic_names.append(name)
+        self.values["topic"], self.topic_codes = _encode(topic_names)
+        self.topic_docs = np.asarray(topic_docs, dtype=np.int64)
+        self.newest = int(self.date[self.dated & self.live].max()) if (self.dated & self.live).any() else 0
+
+    def value_mask(self, facet: str, selected: list[str]) -> np.ndarray | None:
+        """Documents having any of ``selected`` values of ``facet`` (None = no filter)."""
+        if not selected:
+            return None
+        values = self.values[facet]
+        wanted = [values.index(v) for v in selected if v in values]
+        if facet == "topic":
+            mask = np.zeros(self.size, dtype=bool)
+            if wanted:
+                mask[self.topic_docs[np.isin(self.topic_codes, wanted)]] = True
+            return mask
+        return np.isin(self.codes[facet], wanted)
+
+    def count(self, facet: str, docs: np.ndarray) -> np.ndarray:
+        """Count of documents per value of ``facet`` among ``docs`` (a bool mask)."""
+        if facet == "topic":
+            return np.bincount(self.topic_codes[docs[self.topic_docs]], minlength=len(self.values["topic"]))
+        return np.bincount(self.codes[facet][docs], minlength=len(self.values[facet]))
+
+
+def _encode(raw: Iterable[Any]) -> tuple[list[str], np.ndarray]:
+    strings = ["" if v is None else (v.decode("utf-8") if isinstance(v, bytes) else str(v)) for v in raw]
+    values, codes = np.unique(np.asarray(strings, dtype=object), return_inverse=True)
+    return [str(v) for v in values], codes.astype(np.int32)
+
+
+class Generation:
+    """One opened index generation: Whoosh index, columns and per-thread searchers."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.index = whoosh_index.open_dir(str(folder))
+        self.parser = make_parser(self.index.schema)
+        self._local = threading.local()
+        self._searchers: list[Any] = []
+        self._lock = threading.Lock()
+        with self.index.searcher() as searcher:
+            self.columns = Columns(searcher.reader())
+            self.doc_count = searcher.doc_count()
+
+    def searcher(self):
+        """This thread's searcher (Whoosh searchers are not shared across threads)."""
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self.index.searcher(weighting=WEIGHTING)
+            self._local.searcher = searcher
+            with self._lock:
+                self._searchers.append(searcher)
+        return searcher
+
+    def close(self) -> None:
+        with self._lock:
+            for searcher in self._searchers:
+                searcher.close()
+            self._searchers.clear()
+        self.index.close()
+
+
+class SearchIndex:
+    """The search service over an index folder, following its swaps."""
+
+    def __init__(self, index_root: Path | str, limits: Limits | None = None) -> None:
+        self.index_root = Path(index_root)
+        self.limits = limits or Limits()
+        self._generation: Generation | None = None
+        self._retired: list[Generation] = []
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # -- generations ---------------------------------------------------------
+
+    def generation(self) -> Generation:
+        """The live generation, reopened when ``CURRENT`` points elsewhere."""
+        now = time.monotonic()
+        current = self._generation
+        if current is not None and now - self._checked_at < self.limits.reload_check_s:
+            return current
+        with self._lock:
+            self._checked_at = now
+            folder = current_generation(self.index_root)
+            if folder is None:
+                if self._generation is not None:
+                    return self._generation
+                raise IndexUnavailable(f"no index at {self.index_root}: run `python -m indexer build` first")
+            if self._generation is None or self._generation.folder != folder:
+                fresh = Generation(folder)
+                if self._generation is not None:
+                    self._retire(self._generation)
+                self._generation = fresh
+            return self._generation
+
+    def _retire(self, old: Generation) -> None:
+        # Requests that started on the old generation may still be reading
+        # it; close it one swap later, when they have long finished.
+        for stale in self._retired:
+            stale.close()
+        self._retired = [old]
+
+    def close(self) -> None:
+        with self._lock:
+            for generation in [*self._retired, self._generation]:
+                if generation is not None:
+                    generation.close()
+            self._retired, self._generation = [], None
+
+    @property
+    def generation_name(self) -> str:
+        return self.generation().folder.name
+
+    # -- searching -----------------------------------------------------------
+
+    def search(self, request: SearchRequest, *, with_suggestion: bool = True) -> SearchResult:
+        """Run one search: matches, filters, facet counts, sort, page, snippets."""
+        started = time.perf_counter()
+        gen = self.generation()
+        searcher = gen.searcher()
+        columns = gen.columns
+        parsed = parse_query(request.q, gen.parser, searcher.reader(), self.limits)
+        date_from = _to_datetime(request.date_from) if request.date_from else None
+        date_to = _to_datetime(request.date_to) + dt.timedelta(days=1) if request.date_to else None
+        date_from = max(filter(None, [date_from, parsed.date_from]), default=None)
+        date_to = min(filter(None, [date_to, parsed.date_to]), default=None)
+
+        matched, scores, cut_short = self._match(gen, parsed.text_query)
+        cut_short = cut_short or parsed.expansions_cut
+        base = matched & columns.live
+        if date_from or date_to:
+            base &= _date_mask(columns, date_from, date_to)
+        masks = {facet: columns.value_mask(facet, values) for facet, values in request.selections().items()}
+        selected_docs = base.copy()
+        for mask in masks.values():
+            if mask is not None:
+                selected_docs &= mask
+        facets = self._facets(columns, base, masks, request)
+        months = self._months(columns, selected_docs) if request.years else []
+        order = self._order(gen, selected_docs, scores, request.sort, parsed.text_query is not None)
+        total = int(order.size)
+        start = (request.page - 1) * request.per_page
+        page_docs = order[start : start + request.per_page]
+        terms = query_terms(parsed.text_query)
+        hits = [self._hit(searcher, int(docnum), terms) for docnum in page_docs]
+        suggestion = None
+        if with_suggestion and parsed.words and total < self.limits.suggest_below:
+            suggestion = self._suggest(request, parsed.words, total, searcher)
+        return SearchResult(
+            query=request.q,
+            total=total,
+            page=request.page,
+            per_page=request.per_page,
+            took_ms=(time.perf_counter() - started) * 1000,
+            suggestion=suggestion,
+            hits=hits,
+            facets=facets,
+            months=months,
+            cut_short=cut_short,
+            terms=terms,
+        )
+
+    def _match(self, gen: Generation, text_query: wq.Query | None) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Bool mask of matching documents and their BM25F scores."""
+        size = gen.columns.size
+        scores = np.zeros(size, dtype=np.float64)
+        if text_query is None:
+            return np.ones(size, dtype=bool), scores, False
+        matched = np.zeros(size, dtype=bool)
+        searcher = gen.searcher()
+        inner = searcher.collector(limit=None, scored=True)
+        timed = collectors.TimeLimitCollector(inner, timelimit=self.limits.time_budget_s, use_alarm=False)
+        cut_short = False
+        try:
+            searcher.search_with_collector(text_query, timed)
+        except collectors.TimeLimit:
+            cut_short = True
+        results = timed.results()
+        if results.top_n:
+            found = np.asarray(results.top_n, dtype=np.float64)
+            docnums = found[:, 1].astype(np.int64)
+            matched[docnums] = True
+            scores[docnums] = found[:, 0]
+        return matched, scores, cut_short
+
+    def _facets(self, columns: Columns, base: np.ndarray, masks: dict[str, np.ndarray | None], request: SearchRequest):
+        """Disjunctive counts: each facet sees every selection but its own."""
+        facets: dict[str, list[dict[str, Any]]] = {}
+        selections = request.selections()
+        for facet in FACETS:
+            docs = base.copy()
+            for other, mask in masks.items():
+                if other != facet and mask is not None:
+                    docs &= mask
+            counts = columns.count(facet, docs)
+            facets[facet] = self._facet_values(facet, columns.values[facet], counts, selections[facet])
+        return facets
+
+    def _facet_values(self, facet: str, values: list[str], counts: np.ndarray, selected: list[str]):
+        entries = {v: int(c) for v, c in zip(values, counts, strict=True) if v and c > 0}
+        for value in selected:
+            entries.setdefault(value, 0)
+        if facet == "year":
+            ordered = sorted(entries, reverse=True)
+        elif facet == "kind":
+            ordered = sorted(entries, key=lambda v: (KIND_ORDER.index(v) if v in KIND_ORDER else 99, v))
+        else:
+            ordered = sorted(entries, key=lambda v: (-entries[v], v.casefold()))
+        shown = ordered[: self.limits.facet_values_shown]
+        shown += [v for v in ordered[self.limits.facet_values_shown :] if v in selected]
+        return [{"value": v, "count": entries[v], "selected": v in selected} for v in shown]
+
+    def _months(self, columns: Columns, docs: np.ndarray) -> list[dict[str, Any]]:
+        """Counts per month of the matching, dated documents (within selected years)."""
+        dated = docs & columns.dated
+        if not dated.any():
+            return []
+        stamps = columns.date[dated].astype("datetime64[s]").astype("datetime64[M]")
+        months, counts = np.unique(stamps, return_counts=True)
+        return [{"value": str(m), "count": int(c)} for m, c in zip(months, counts, strict=True)]
+
+    def _order(self, gen: Generation, docs: np.ndarray, scores: np.ndarray, sort: str, has_text: bool) -> np.ndarray:
+        """Document numbers of ``docs`` in the requested order."""
+        columns = gen.columns
+        docnums = np.flatnonzero(docs)
+        if sort == "relevance" and has_text:
+            final = scores[docnums] * self._recency(gen, docnums)
+            return docnums[np.lexsort((docnums, -final))]
+        dates = columns.date[docnums]
+        dated = columns.dated[docnums]
+        if sort == "oldest":
+            # Undated documents go last in either direction.
+            return docnums[np.lexsort((docnums, dates, ~dated))]
+        return docnums[np.lexsort((docnums, -scores[docnums], -dates, ~dated))]
+
+    def _recency(self, gen: Generation, docnums: np.ndarray) -> np.ndarray:
+        columns = gen.columns
+        news_codes = [i for i, v in enumerate(columns.values["kind"]) if v in ("news", "related")]
+        is_news = np.isin(columns.codes["kind"][docnums], news_codes) & columns.dated[docnums]
+        age_days = np.maximum(columns.newest - columns.date[docnums], 0) / 86400.0
+        boost = RECENCY_WEIGHT * np.exp2(-age_days / RECENCY_HALF_LIFE_DAYS)
+        return 1.0 + np.where(is_news, boost, 0.0)
+
+    def _hit(self, searcher, docnum: int, terms: set[str]) -> dict[str, Any]:
+        stored = searcher.stored_fields(docnum)
+        hit = {name: stored.get(name) for name in HIT_FIELDS}
+        hit["url"] = hit["url"] or None
+        hit["provider"] = hit["provider"] or ""
+        hit["provider_domain"] = hit["provider_domain"] or ""
+        hit["topics"] = list(hit["topics"] or [])
+        hit["published"] = iso_utc(stored.get("published"))
+        hit["snippet"] = make_snippet(
+            stored.get("excerpt", ""), stored.get("body", ""), terms, self.limits.snippet_chars
+        )
+        return hit
+
+    def _suggest(self, request: SearchRequest, words: list[str], total: int, searcher) -> str | None:
+        """A corrected query that finds more, or None."""
+        corrected = request.q
+        changed = False
+        reader = searcher.reader()
+        analyzer = searcher.schema["title"].analyzer
+        for word in words:
+            term = analyzer.normalize(word) if isinstance(analyzer, EnglishTokenizer) else word.lower()
+            if any(reader.doc_frequency(f, term) for f in ("title", "excerpt", "body")):
+                continue
+            options = searcher.suggest("title", fold(word), limit=1, maxdist=2, prefix=1)
+            if options and options[0] != fold(word):
+                corrected = re.sub(rf"\b{re.escape(word)}\b", options[0], corrected, count=1)
+                changed = True
+        if not changed:
+            return None
+        probe = SearchRequest(**{**request.__dict__, "q": corrected, "page": 1})
+        try:
+            better = self.search(probe, with_suggestion=False)
+        except QueryError:
+            return None
+        return corrected if better.total > total else None
+
+    # -- documents -----------------------------------------------------------
+
+    def document(self, doc_id: str) -> dict[str, Any] | None:
+        """The stored document with this id, or None."""
+        gen = self.generation()
+        searcher = gen.searcher()
+        docnum = searcher.document_number(id=doc_id)
+        if docnum is None:
+            return None
+        return self._document_dict(searcher, docnum)
+
+    def _document_dict(self, searcher, docnum: int) -> dict[str, Any]:
+        stored = dict(searcher.stored_fields(docnum))
+        doc = {
+            "id": stored["id"],
+            "kind": stored.get("kind", ""),
+            "title": stored.get("title", ""),
+            "excerpt": stored.get("excerpt", ""),
+            "body": stored.get("body", ""),
+            "url": stored.get("url") or None,
+            "url_text": stored.get("url_text") or None,
+            "provider": stored.get("provider", ""),
+            "provider_domain": stored.get("provider_domain", ""),
+            "topics": list(stored.get("topics") or []),
+            "published": iso_utc(stored.get("published")),
+            "authors": list(stored.get("authors") or []),
+            "editors": list(stored.get("editors") or []),
+            "source": stored.get("source", ""),
+            "parent_id": stored.get("parent_id") or None,
+            "related": [],
+        }
+        for related_id in stored.get("related_ids") or []:
+            brief = self.brief(related_id)
+            if brief:
+                doc["related"].append(brief)
+        return doc
+
+    def brief(self, doc_id: str) -> dict[str, Any] | None:
+        """Title, link, provider and date of a document (for related lists)."""
+        searcher = self.generation().searcher()
+        docnum = searcher.document_number(id=doc_id)
+        if docnum is None:
+            return None
+        stored = searcher.stored_fields(docnum)
+        return {
+            "id": doc_id,
+            "title": stored.get("title", ""),
+            "url": stored.get("url") or None,
+            "provider": stored.get("provider", ""),
+            "published": iso_utc(stored.get("published")),
+        }
+
+    def more_like_this(self, doc_id: str) -> list[dict[str, Any]]:
+        """Documents whose key terms resemble this one's."""
+        searcher = self.generation().searcher()
+        docnum = searcher.document_number(id=doc_id)
+        if docnum is None:
+            return []
+        stored = searcher.stored_fields(docnum)
+        text = " ".join([stored.get("title", "")] * 3 + [stored.get("excerpt", ""), stored.get("body", "")[:20000]])
+        similar = searcher.more_like(docnum, "body", text=text, top=self.limits.more_like_this, numterms=12)
+        return [b for b in (self.brief(hit["id"]) for hit in similar) if b]
+
+    def query_terms_for(self, q: str) -> set[str]:
+        """Index terms of a query string, for highlighting a document page."""
+        gen = self.generation()
+        try:
+            parsed = parse_query(q, gen.parser, gen.searcher().reader(), self.limits)
+        except QueryError:
+            return set()
+        return query_terms(parsed.text_query)
+
+
+def _to_datetime(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day)
+
+
+def _date_mask(columns: Columns, date_from: dt.datetime | None, date_to: dt.datetime | None) -> np.ndarray:
+    mask = columns.dated.copy()
+    if date_from is not None:
+        mask &= columns.date >= int(date_from.replace(tzinfo=dt.UTC).timestamp())
+    if date_to is not None:
+        mask &= columns.date < int(date_to.replace(tzinfo=dt.UTC).timestamp())
+    return mask
+
+
+# --- snippets and highlighting ---------------------------------------------
+
+_PASSAGE_SPLIT = re.compile(r"\n\s*\n|(?<=[.!?])\s+(?=[A-Z“\"(])")
+_ANALYZER = EnglishTokenizer()
+
+
+def _term_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
+    spans = []
+    for match in TOKEN_PATTERN.finditer(text):
+        if _ANALYZER.normalize(match.group(0)) in terms:
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+def highlight(text: str, terms: set[str]) -> str:
+    """HTML-escaped ``text`` with every query term wrapped in ``<mark>``."""
+    if not terms:
+        return html.escape(text)
+    out, last = [], 0
+    for start, end in _term_spans(text, terms):
+        out.append(html.escape(text[last:start]))
+        out.append(f"<mark>{html.escape(text[start:end])}</mark>")
+        last = end
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def _candidate_passages(text: str, terms: set[str]) -> list[tuple[int, str]]:
+    """Sentences that may contain a query term (cheap substring prefilter)."""
+    probes = [t[: max(3, len(t) - 1)] for t in terms]
+    passages, offset = [], 0
+    for piece in _PASSAGE_SPLIT.split(text):
+        start = text.find(piece, offset)
+        offset = start + len(piece)
+        lowered = piece.lower()
+        if any(p in lowered for p in probes):
+            passages.append((start, piece))
+    return passages
+
+
+def _best_window(text: str, terms: set[str], limit: int) -> tuple[float, int]:
+    """Score and start offset of the best passage of ``text``."""
+    best_score, best_start = 0.0, 0
+    for start, passage in _candidate_passages(text, terms):
+        found = [_ANALYZER.normalize(m.group(0)) for m in TOKEN_PATTERN.finditer(passage)]
+        hits = [t for t in found if t in terms]
+        if not hits:
+            continue
+        # Distinct terms matter most, repetitions a little (log-damped).
+        score = len(set(hits)) * 10 + math.log1p(len(hits))
+        if score > best_score:
+            best_score, best_start = score, start
+    return best_score, best_start
+
+
+def make_snippet(excerpt: str, body: str, terms: set[str], limit: int) -> str:
+    """The best-matching passage of excerpt or body, escaped, terms marked."""
+    if not terms:
+        return html.escape(_clip(excerpt or body, 0, limit))
+    excerpt_score, excerpt_start = _best_window(excerpt, terms, limit)
+    body_score, body_start = _best_window(body, terms, limit)
+    if body_score > excerpt_score:
+        text, start = body, body_start
+    else:
+        text, start = (excerpt, excerpt_start) if excerpt_score else (excerpt or body, 0)
+    return highlight(_clip(text, start, limit), terms)
+
+
+def _clip(text: str, start: int, limit: int) -> str:
+    """About ``limit`` characters from ``start``, cut at word boundaries."""
+    if start > 0:
+        # Begin a little before the passage so that it reads in context.
+        back = text.rfind(" ", 0, max(start - 40, 0) + 1)
+        start = back + 1 if back >= 0 and start - back < 80 else start
+    piece = text[start : start + limit]
+    if start + limit < len(text):
+        piece = piece.rsplit(" ", 1)[0] + " …"
+    return ("… " if start > 0 else "") + piece.strip()
+
+
+def validate_date_param(value: str) -> dt.date:
+    """A ``YYYY-MM-DD`` URL parameter as a date, or :class:`QueryError`."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise QueryError(f"'{value}' is not a date: use YYYY-MM-DD")
+    return parse_date_bound(value, end=False).date()

@@ -1,0 +1,119 @@
+"""HTML pages: the search page ``/`` and the document page ``/doc/<id>``.
+
+Everything works without JavaScript: all state is in GET parameters, so
+every view is a permalink. The one static script only submits the form when
+a facet box is ticked.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from flask import Blueprint, abort, render_template, request
+from markupsafe import Markup
+
+from indexer.documents import is_web_url
+from search_web.params import parse_request, state_params, url_with
+from search_web.query import QueryError
+from search_web.search import SearchRequest, highlight
+
+bp = Blueprint("views", __name__)
+
+FACET_LABELS = {"provider": "Provider", "topic": "Topic", "year": "Year", "kind": "Kind"}
+KIND_LABELS = {"news": "News", "related": "Related article", "report": "Report"}
+DATE_PRESETS = (("Past week", 7), ("Past month", 30), ("Past year", 365))
+
+
+def _presets(search: SearchRequest) -> list[dict]:
+    today = dt.date.today()
+    presets = []
+    for label, days in DATE_PRESETS:
+        start = today - dt.timedelta(days=days)
+        presets.append(
+            {
+                "label": label,
+                "url": url_with(search, replace={"from": start.isoformat(), "to": ""}),
+                "active": search.date_from == start and search.date_to is None,
+            }
+        )
+    return presets
+
+
+def _month_urls(search: SearchRequest, months: list[dict]) -> dict[str, str]:
+    """Links that narrow the date range to one month of a selected year."""
+    urls = {}
+    for month in months:
+        year, number = map(int, month["value"].split("-"))
+        first = dt.date(year, number, 1)
+        last = dt.date(year, number, calendar.monthrange(year, number)[1])
+        urls[month["value"]] = url_with(search, replace={"from": first.isoformat(), "to": last.isoformat()})
+    return urls
+
+
+def _chips(search: SearchRequest) -> list[dict]:
+    chips = []
+    for param, value in state_params(search):
+        if param in ("provider", "topic", "year", "kind", "from", "to"):
+            label = {"from": "From", "to": "To"}.get(param, FACET_LABELS.get(param))
+            shown = KIND_LABELS.get(value, value) if param == "kind" else value
+            chips.append({"label": f"{label}: {shown}", "url": url_with(search, drop=(param, value))})
+    return chips
+
+
+@bp.get("/")
+def index():
+    from search_web import search_index
+
+    service = search_index()
+    try:
+        search = parse_request(request.args, service.limits)
+    except QueryError as exc:
+        return render_template("search.html", error=str(exc), search=SearchRequest(q=request.args.get("q", ""))), 400
+    try:
+        result = service.search(search)
+    except QueryError as exc:
+        return render_template("search.html", error=str(exc), search=search), 400
+    last_page = max(1, -(-min(result.total, service.limits.max_result_depth) // search.per_page))
+    return render_template(
+        "search.html",
+        search=search,
+        result=result,
+        chips=_chips(search),
+        month_urls=_month_urls(search, result.months),
+        presets=_presets(search),
+        facet_labels=FACET_LABELS,
+        kind_labels=KIND_LABELS,
+        url_with=url_with,
+        last_page=last_page,
+        page_sizes=service.limits.page_sizes,
+        is_web_url=is_web_url,
+    )
+
+
+@bp.get("/doc/<path:doc_id>")
+def document(doc_id: str):
+    from search_web import search_index
+
+    service = search_index()
+    doc = service.document(doc_id)
+    if doc is None:
+        abort(404, f"no document with id {doc_id!r}")
+    q = request.args.get("q", "")[: service.limits.max_query_chars]
+    terms = service.query_terms_for(q) if q else set()
+    paragraphs = [highlight(p, terms) for p in doc["body"].split("\n\n") if p.strip()]
+    first_match = next((i for i, p in enumerate(paragraphs) if "<mark>" in p), None)
+    parent = service.brief(doc["parent_id"]) if doc["parent_id"] else None
+    return render_template(
+        "doc.html",
+        doc=doc,
+        q=q,
+        title_html=Markup(highlight(doc["title"], terms)),
+        excerpt_html=Markup(highlight(doc["excerpt"], terms)),
+        paragraphs=[Markup(p) for p in paragraphs],
+        first_match=first_match,
+        parent=parent,
+        similar=service.more_like_this(doc_id),
+        kind_labels=KIND_LABELS,
+        is_web_url=is_web_url,
+    )
