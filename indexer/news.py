@@ -14,7 +14,7 @@ import yaml
 
 from indexer.documents import Document, canonical_url, is_web_url, stable_id, to_naive_utc, url_domain
 from indexer.sources import SkipFile
-from indexer.textclean import clean_block, clean_inline, normalize_text, shorten
+from indexer.textclean import clean_block, clean_field, normalize_text, shorten
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$\n?(.*)\Z", re.S | re.M)
 _OPENING = re.compile(r"\A\ufeff?\s*---[ \t]*\r?\n")
@@ -51,6 +51,9 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
         raise SkipFile(f"broken YAML front matter: {exc.problem or exc}", line=line) from exc
     except yaml.YAMLError as exc:
         raise SkipFile(f"broken YAML front matter: {exc}") from exc
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # PyYAML's own constructors fail this way on odd timestamps and numbers.
+        raise SkipFile(f"unreadable value in YAML front matter: {exc}") from exc
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise SkipFile(f"front matter is {kind}, not a mapping of fields", line=first_line)
@@ -123,7 +126,7 @@ def _text(value: Any) -> str:
     """Front-matter scalar as clean text; YAML may give numbers or dates too."""
     if value is None or isinstance(value, (dict, list)):
         return ""
-    return clean_inline(str(value))
+    return clean_field(str(value))
 
 
 def _plain(value: Any) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from whoosh import columns, fields
 
-from indexer.analysis import english_analyzer
+from indexer.analysis import EnglishTokenizer, english_analyzer
 from indexer.documents import Document
 
 TITLE_BOOST = 3.0
@@ -32,9 +32,11 @@ def build_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True, sortable=True),
-        title=fields.TEXT(analyzer=text, stored=True, field_boost=TITLE_BOOST, spelling=True),
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=TITLE_BOOST),
         excerpt=fields.TEXT(analyzer=text, stored=True, field_boost=EXCERPT_BOOST),
         body=fields.TEXT(analyzer=text, stored=True, field_boost=BODY_BOOST),
+        # Unstemmed words of title and excerpt: the dictionary of "did you mean".
+        spell=fields.TEXT(analyzer=EnglishTokenizer(stem=False), phrase=False),
         url=fields.STORED(),
         url_text=fields.STORED(),
         amp_url=fields.STORED(),
@@ -74,6 +76,7 @@ def to_fields(doc: Document) -> dict[str, Any]:
         "title": doc.title,
         "excerpt": doc.excerpt,
         "body": doc.body,
+        "spell": f"{doc.title}\n{doc.excerpt}",
         "url": doc.url,
         "url_text": doc.url_text,
         "amp_url": doc.amp_url,

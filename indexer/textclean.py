@@ -57,7 +57,7 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 # [[https://doi.org/..]{.ul}](https://doi.org/..) -> the inner text
 _MD_ATTR = re.compile(r"\{\.[\w-]+\}")
-_MD_LINK = re.compile(r"\[([^\[\]]*)\]\((?:[^()]|\([^()]*\))*\)")
+_MD_LINK = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])*)\]\((?:[^()]|\([^()]*\))*\)")
 _MD_REF_LINK = re.compile(r"\[([^\[\]]+)\]\[[^\]]*\]")
 _MD_FOOTNOTE_REF = re.compile(r"\[\^[^\]]+\](?!:)")
 _MD_FOOTNOTE_DEF = re.compile(r"^\[\^[^\]]+\]:\s*", re.M)
@@ -72,19 +72,24 @@ _MD_CODE = re.compile(r"`{1,3}([^`]*)`{1,3}")
 _MD_BLOCKQUOTE = re.compile(r"^\s{0,3}>\s?", re.M)
 _MD_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$", re.M)
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!'\"|<>])")
+_MD_TABLE_ROW = re.compile(r"^\s*\|(.*)\|\s*$", re.M)
 _MD_LIST = re.compile(r"^(\s*)(?:[-*+•]|\d{1,3}[.)])\s+", re.M)
 
 
-def strip_markup(text: str) -> str:
-    """Remove inline HTML and Markdown markup, keeping the words and line breaks.
+def strip_html(text: str) -> str:
+    """Remove inline HTML tags, comments and script/style blocks."""
+    text = _HTML_COMMENT.sub(" ", text)
+    text = _HTML_BLOCK_DROP.sub(" ", text)
+    text = _HTML_BREAK.sub("\n", text)
+    return _HTML_TAG.sub(" ", text)
+
+
+def strip_markdown(text: str) -> str:
+    """Remove Markdown markup, keeping the words and line breaks.
 
     Link targets are dropped in favour of link text; when the link text is
     itself a URL it stays, since that is what a reader would see.
     """
-    text = _HTML_COMMENT.sub(" ", text)
-    text = _HTML_BLOCK_DROP.sub(" ", text)
-    text = _HTML_BREAK.sub("\n", text)
-    text = _HTML_TAG.sub(" ", text)
     text = _MD_IMAGE.sub(r"\1", text)
     text = _MD_ATTR.sub("", text)
     text = _MD_DOUBLE_BRACKET.sub(r"\1", text)
@@ -94,17 +99,21 @@ def strip_markup(text: str) -> str:
     text = _MD_FOOTNOTE_REF.sub("", text)
     text = _MD_FOOTNOTE_DEF.sub("", text)
     text = _MD_TABLE_RULE.sub("", text)
+    text = _MD_TABLE_ROW.sub(lambda m: m.group(1).replace("|", " "), text)
     text = _MD_RULE.sub("", text)
-    text = _MD_HEADING.sub(r"\1", text)
     text = _MD_BLOCKQUOTE.sub("", text)
+    text = _MD_HEADING.sub(r"\1", text)
     text = _MD_LIST.sub(r"\1", text)
     text = _MD_CODE.sub(r"\1", text)
     for _ in range(2):  # ***bold italic*** and _nested __emphasis___
         text = _MD_EMPHASIS.sub(r"\2", text)
     text = _MD_STRAY_EMPHASIS.sub("", text)
-    text = _MD_ESCAPE.sub(r"\1", text)
-    text = text.replace("|", " ")
-    return text
+    return _MD_ESCAPE.sub(r"\1", text)
+
+
+def strip_markup(text: str) -> str:
+    """Remove inline HTML and Markdown markup (report pages)."""
+    return strip_markdown(strip_html(text))
 
 
 def clean_block(text: str) -> str:
@@ -113,8 +122,14 @@ def clean_block(text: str) -> str:
 
 
 def clean_inline(text: str) -> str:
-    """Markup-free, normalised single-line text (titles, excerpts)."""
+    """Markup-free, normalised single-line text (report titles and excerpts)."""
     return normalize_text(strip_markup(text))
+
+
+def clean_field(text: str) -> str:
+    """A news record's field: entities decoded, HTML tags removed, no Markdown
+    rules applied (a ``|`` or ``*`` in a headline is text, not markup)."""
+    return normalize_text(strip_html(normalize_text(text)))
 
 
 def shorten(text: str, limit: int) -> str:

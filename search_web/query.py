@@ -143,10 +143,10 @@ def make_parser(schema) -> qparser.QueryParser:
 
 def parse_query(text: str, parser: qparser.QueryParser, reader, limits: Limits) -> ParsedQuery:
     """Turn the user's query text into a bounded :class:`ParsedQuery`."""
+    _check_nesting(text, limits)
     if len(text) > limits.max_query_chars:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {limits.max_query_chars}")
     text = text.replace("\x00", " ")
-    _check_nesting(text, limits)
     text, date_from, date_to = _take_date_terms(text)
     text = _rewrite_fields(text).strip()
     words = [
@@ -182,6 +182,8 @@ class _Bounder:
 
     def visit(self, node: wq.Query) -> wq.Query:
         self.clauses += 1
+        if isinstance(node, wq.Every):
+            raise QueryError("a lone * wildcard would match everything; leave the box empty to browse all documents")
         if isinstance(node, wq.Prefix | wq.Wildcard):
             return self._expand(node)
         if isinstance(node, wq.FuzzyTerm):

@@ -395,7 +395,7 @@ class SearchIndex:
             term = analyzer.normalize(word) if isinstance(analyzer, EnglishTokenizer) else word.lower()
             if any(reader.doc_frequency(f, term) for f in ("title", "excerpt", "body")):
                 continue
-            options = searcher.suggest("title", fold(word), limit=1, maxdist=2, prefix=1)
+            options = searcher.suggest("spell", fold(word), limit=1, maxdist=2, prefix=1)
             if options and options[0] != fold(word):
                 corrected = re.sub(rf"\b{re.escape(word)}\b", options[0], corrected, count=1)
                 changed = True

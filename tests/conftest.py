@@ -1,0 +1,125 @@
+"""Shared fixtures: real Whoosh indexes built by the real indexer in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+SHARED = REPO.parent / "shared"
+CORPUS = SHARED / "corpus"
+OUTPUT = REPO / "test-output"
+
+
+def require_corpus() -> Path:
+    """The shared corpus, or a skip (a user's clone) / a failure (CI)."""
+    if CORPUS.is_dir():
+        return CORPUS
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the corpus tests, but {CORPUS} is missing")
+    pytest.skip(f"{CORPUS} is absent (it sits beside the repo in CI); corpus tests skipped")
+
+
+def run_indexer(*args: str, cwd: Path = REPO, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python -m indexer`` as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "indexer", *args], cwd=cwd, capture_output=True, text=True, timeout=600, **kwargs
+    )
+
+
+def build_index(sources: list[Path], index_dir: Path) -> None:
+    from indexer.build import run_build
+
+    run_build(sources, index_dir)
+
+
+@pytest.fixture(scope="session")
+def corpus_index(tmp_path_factory) -> Path:
+    """Index of ../shared/corpus plus the seeds, built once per test session."""
+    corpus = require_corpus()
+    index_dir = tmp_path_factory.mktemp("corpus-index")
+    build_index([SEEDS, corpus], index_dir)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory) -> Path:
+    index_dir = tmp_path_factory.mktemp("seed-index")
+    build_index([SEEDS], index_dir)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_app(corpus_index):
+    from search_web import create_app
+
+    app = create_app({"INDEX_DIR": str(corpus_index), "TESTING": True})
+    yield app
+    app.extensions["search_index"].close()
+
+
+@pytest.fixture()
+def client(corpus_app):
+    return corpus_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """``python -m search_web`` served by waitress in a real process on 127.0.0.1."""
+
+    def __init__(self, index_dir: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "search_web", "--index", str(index_dir), "--port", str(self.port), *extra],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/api/search?q=", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+            if self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.process.stdout.read() if self.process.stdout else ''}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(corpus_index):
+    server = LiveServer(corpus_index)
+    yield server
+    server.stop()

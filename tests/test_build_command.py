@@ -1,0 +1,170 @@
+"""``python -m indexer build``: summary, exit codes, bad files, determinism, staleness."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from indexer.writing import current_generation, read_pointer
+from search_web.search import SearchIndex
+from tests.conftest import SEEDS, run_indexer
+
+GOOD_NEWS = """---
+title: "Good record"
+excerpt: "Semiconductor export controls tighten"
+publishedDateTime: 2021-03-04T05:06:07+02:00
+sourceUrl: https://example.org/good
+provider:
+  name: Example
+  domain: example.org
+topics: [AI, Chips]
+---
+Body text after the front matter.
+"""
+
+
+def write_bad_and_good(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "good.md").write_text(GOOD_NEWS, "utf-8")
+    (folder / "broken.md").write_text("---\ntitle: [unclosed\nexcerpt: x\n---\n", "utf-8")
+    (folder / "list.md").write_text("---\n- a\n- b\n---\n", "utf-8")
+    (folder / "empty.txt").write_text("", "utf-8")
+    (folder / "blank.md").write_text("   \n\n", "utf-8")
+    (folder / "binary.txt").write_bytes(b"\x00\x01\x02PNG\x00" * 50)
+    (folder / "unclosed.md").write_text("---\ntitle: x\n", "utf-8")
+    (folder / "nothing.md").write_text("---\nquality: 3\n---\n", "utf-8")
+    (folder / "title-only.txt").write_text("Just a title\n\n", "utf-8")
+    (folder / "latin1.txt").write_bytes(
+        "Rapport sur la sécurité\n\nLa Commission européenne a publié un rapport détaillé.".encode("latin-1")
+    )
+    (folder / "2022-05-06-dated-report.txt").write_text(
+        "Dated report\n\nAuthor: A. Writer\n\nText of the dated report here.", "utf-8"
+    )
+
+
+def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(tmp_path):
+    sources = tmp_path / "src"
+    write_bad_and_good(sources)
+    summary_path = tmp_path / "summary.json"
+    result = run_indexer("build", str(sources), "--index", str(tmp_path / "ix"), "--summary-json", str(summary_path))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(summary_path.read_text("utf-8"))
+    assert set(summary) == {"files_seen", "documents_indexed", "documents_by_kind", "skipped", "warnings", "seconds"}
+    assert summary["files_seen"] == 11
+    reasons = {s["path"]: s["reason"] for s in summary["skipped"]}
+    assert set(reasons) == {
+        "broken.md",
+        "list.md",
+        "empty.txt",
+        "blank.md",
+        "binary.txt",
+        "unclosed.md",
+        "nothing.md",
+        "title-only.txt",
+    }
+    assert reasons["broken.md"].startswith("line 3: broken YAML")
+    assert "not a mapping" in reasons["list.md"]
+    assert "empty" in reasons["empty.txt"] and "empty" in reasons["blank.md"]
+    assert "binary" in reasons["binary.txt"]
+    assert "never closed" in reasons["unclosed.md"]
+    assert "nothing to index" in reasons["nothing.md"] and "nothing to index" in reasons["title-only.txt"]
+    assert summary["documents_by_kind"] == {"news": 1, "report": 2}
+    assert summary["documents_indexed"] == 3
+    assert isinstance(summary["seconds"], float)
+    assert "Skipped 8 files" in result.stdout and "broken.md: line 3" in result.stdout
+
+    index = SearchIndex(tmp_path / "ix")
+    stored = {s["source"]: s for s in index.generation().searcher().reader().all_stored_fields()}
+    index.close()
+    assert stored["latin1.txt"]["title"] == "Rapport sur la sécurité"  # decoded, not dropped
+    assert stored["2022-05-06-dated-report.txt"]["published"].isoformat() == "2022-05-06T00:00:00"
+    assert stored["2022-05-06-dated-report.txt"]["authors"] == ["A. Writer"]
+    good = stored["good.md"]
+    assert good["published"].isoformat() == "2021-03-04T03:06:07"  # +02:00 converted to UTC
+    assert good["body"] == "Body text after the front matter."
+    assert good["topics"] == ["AI", "Chips"]
+
+
+def test_exit_1_when_nothing_could_be_indexed(tmp_path):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / "empty.md").write_text("", "utf-8")
+    result = run_indexer("build", str(sources), "--index", str(tmp_path / "ix"))
+    assert result.returncode == 1
+    assert "nothing could be indexed" in result.stderr
+    assert read_pointer(tmp_path / "ix") is None
+
+
+def test_exit_2_on_usage_errors(tmp_path):
+    assert run_indexer("build", str(tmp_path / "missing")).returncode == 2
+    assert run_indexer("build", "--no-such-option").returncode == 2
+    assert run_indexer().returncode == 2
+
+
+def test_defaults_are_seeds_and_index_data(tmp_path):
+    shutil.copytree(SEEDS, tmp_path / "seeds")
+    result = run_indexer("build", "--summary-json", "out.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert current_generation(tmp_path / "index_data") is not None
+    summary = json.loads((tmp_path / "out.json").read_text())
+    assert summary["documents_by_kind"] == {"news": 1, "related": 1, "report": 1}
+
+
+def test_rebuild_gives_same_ids_and_stored_fields(tmp_path):
+    from tests.conftest import CORPUS
+
+    sources = [SEEDS] + ([CORPUS / "news-ai", CORPUS / "reports"] if CORPUS.is_dir() else [])
+    args = [str(s) for s in sources]
+    snapshots = []
+    for name in ("one", "two"):
+        assert run_indexer("build", *args, "--index", str(tmp_path / name)).returncode == 0
+        index = SearchIndex(tmp_path / name)
+        docs = {s["id"]: s for s in index.generation().searcher().reader().all_stored_fields()}
+        index.close()
+        snapshots.append(docs)
+    assert len(snapshots[0]) >= 3
+    assert snapshots[0].keys() == snapshots[1].keys()
+    assert snapshots[0] == snapshots[1]
+
+
+def test_if_stale_skips_an_up_to_date_index_and_rebuilds_after_a_change(tmp_path):
+    sources = tmp_path / "src"
+    shutil.copytree(SEEDS, sources)
+    index = tmp_path / "ix"
+    assert run_indexer("build", str(sources), "--index", str(index), "--if-stale").returncode == 0
+    first = current_generation(index)
+    again = run_indexer("build", str(sources), "--index", str(index), "--if-stale")
+    assert "up to date" in again.stdout and current_generation(index) == first
+    (sources / "000_4f1eaadcec2915f8.txt").touch()  # same content: still fresh
+    assert "up to date" in run_indexer("build", str(sources), "--index", str(index), "--if-stale").stdout
+    (sources / "new.md").write_text(GOOD_NEWS, "utf-8")
+    changed = run_indexer("build", str(sources), "--index", str(index), "--if-stale")
+    assert changed.returncode == 0 and "changed" in changed.stdout
+    assert current_generation(index) != first
+
+
+def test_second_writer_gets_index_busy(tmp_path):
+    from indexer.writing import writer_lock
+
+    with writer_lock(tmp_path / "ix"):
+        result = run_indexer("build", str(SEEDS), "--index", str(tmp_path / "ix"))
+    assert result.returncode == 3
+    assert "index busy" in result.stderr
+
+
+@pytest.mark.parametrize("suffix", [".md", ".txt"])
+def test_news_detected_by_content_not_extension(tmp_path, suffix):
+    sources = tmp_path / "src"
+    sources.mkdir()
+    (sources / f"record{suffix}").write_text(GOOD_NEWS, "utf-8")
+    (sources / f"report{'.md' if suffix == '.txt' else '.txt'}").write_text("# A report\n\nSome text here.", "utf-8")
+    assert (
+        run_indexer(
+            "build", str(sources), "--index", str(tmp_path / "ix"), "--summary-json", str(tmp_path / "s.json")
+        ).returncode
+        == 0
+    )
+    assert json.loads((tmp_path / "s.json").read_text())["documents_by_kind"] == {"news": 1, "report": 1}
