@@ -35,7 +35,7 @@ FIELD_ALIASES = {
 DATE_FIELDS = ("published", "date")
 KNOWN_FIELDS = tuple(FIELD_ALIASES) + DATE_FIELDS
 
-_FIELD_REF = re.compile(r"(?<![\w.:/])([A-Za-z_][\w]*):(?=\S)")
+_FIELD_REF = re.compile(r"(?<![\w.:/])([A-Za-z_][\w]*):(?=\S|$)")
 _DATE_TERM = re.compile(r"(?<!\S)(?:published|date):(\S*)(?!\S)", re.I)
 _DATE_VALUE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 

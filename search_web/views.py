@@ -88,6 +88,7 @@ def index():
         last_page=last_page,
         page_sizes=service.limits.page_sizes,
         is_web_url=is_web_url,
+        mark=lambda text: Markup(highlight(text, result.terms)),
     )
 
 
