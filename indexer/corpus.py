@@ -117,6 +117,14 @@ def _fill_missing(kept: Document, other: Document) -> None:
 
 
 _DOMAIN_LIKE = re.compile(r"^[\w.-]+\.[a-z]{2,}$", re.I)
+# A long lower-case word marks a headline that a feed put in the provider slot
+# ("Armed robbery in Revesby" for miragenews.com); publisher names do not have one.
+_HEADLINE_WORD = re.compile(r"(?<![\w.])[a-z]{4,}\b")
+
+
+def _is_real_name(name: str) -> bool:
+    """A publisher's name, not its bare domain nor a misplaced headline."""
+    return not _DOMAIN_LIKE.match(name) and not _HEADLINE_WORD.search(name)
 
 
 def _normalise_providers(documents: list[Document]) -> None:
@@ -132,9 +140,9 @@ def _normalise_providers(documents: list[Document]) -> None:
             names[doc.provider_domain][doc.provider] += 1
     best: dict[str, str] = {}
     for domain, counts in names.items():
-        real = [(n, c) for n, c in counts.items() if not _DOMAIN_LIKE.match(n)]
-        pool = real or list(counts.items())
-        best[domain] = min(pool, key=lambda item: (-item[1], item[0]))[0]
+        real = [(n, c) for n, c in counts.items() if _is_real_name(n)]
+        plausible = real or [(n, c) for n, c in counts.items() if not _HEADLINE_WORD.search(n)]
+        best[domain] = min(plausible, key=lambda item: (-item[1], item[0]))[0] if plausible else domain
     for doc in documents:
         if doc.provider_domain:
             doc.provider = best.get(doc.provider_domain, doc.provider or doc.provider_domain)

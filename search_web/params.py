@@ -48,6 +48,7 @@ def parse_request(args: MultiDict, limits: Limits) -> SearchRequest:
         request.date_to = validate_date_param(args["to"])
     if request.date_from and request.date_to and request.date_from > request.date_to:
         raise QueryError("'from' is after 'to'")
+    request.sort_explicit = bool(args.get("sort"))
     request.sort = args.get("sort") or ("relevance" if request.q else "newest")
     if request.sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
@@ -73,8 +74,7 @@ def state_params(request: SearchRequest) -> list[tuple[str, str]]:
         pairs.append(("from", request.date_from.isoformat()))
     if request.date_to:
         pairs.append(("to", request.date_to.isoformat()))
-    default_sort = "relevance" if request.q else "newest"
-    if request.sort != default_sort:
+    if request.sort_explicit:
         pairs.append(("sort", request.sort))
     if request.per_page != 10:
         pairs.append(("per_page", str(request.per_page)))

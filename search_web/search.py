@@ -66,6 +66,7 @@ class SearchRequest:
     date_from: dt.date | None = None
     date_to: dt.date | None = None  # inclusive
     sort: str = "relevance"
+    sort_explicit: bool = False  # chosen by the user, not the default for the query
     page: int = 1
     per_page: int = 10
 
