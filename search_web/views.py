@@ -89,7 +89,9 @@ def index():
         page_sizes=service.limits.page_sizes,
         is_web_url=is_web_url,
         mark=lambda text: Markup(highlight(text, result.terms)),
-        sort_param=request.args.get("sort", "") if request.args.get("sort") in ("relevance", "newest", "oldest") else "",
+        sort_param=request.args.get("sort", "")
+        if request.args.get("sort") in ("relevance", "newest", "oldest")
+        else "",
     )
 
 

@@ -23,7 +23,7 @@ def facet(data: dict, name: str) -> dict[str, dict]:
 
 def test_response_shape(client):
     data = get(client, "/api/search?q=artificial+intelligence")
-    assert TOP_KEYS <= set(data)
+    assert set(data) >= TOP_KEYS
     assert data["query"] == "artificial intelligence"
     assert isinstance(data["took_ms"], float)
     assert data["page"] == 1 and data["per_page"] == 10
@@ -144,7 +144,10 @@ def test_paging_is_consistent(client):
 
 def test_kind_parameter(client):
     data = get(client, "/api/search?kind=related&kind=report")
-    assert {h["kind"] for h in get(client, "/api/search?kind=related&kind=report&per_page=50")["hits"]} <= {"related", "report"}
+    assert {h["kind"] for h in get(client, "/api/search?kind=related&kind=report&per_page=50")["hits"]} <= {
+        "related",
+        "report",
+    }
     assert data["total"] == sum(e["count"] for v, e in facet(data, "kind").items() if v in ("related", "report"))
 
 
@@ -173,9 +176,21 @@ def test_did_you_mean(client):
 @pytest.mark.parametrize(
     "params",
     [
-        "page=0", "page=-1", "page=abc", "page=1000000000", "per_page=100000", "per_page=7", "sort=random",
-        "from=2021-13-01", "to=yesterday", "from=2022-01-01&to=2021-01-01", "year=20x1",
-        "q=*a*", "q=unknownfield:x", "q=x" + "y" * 1200, "q=" + "(" * 50 + "a" + ")" * 50,
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "page=1000000000",
+        "per_page=100000",
+        "per_page=7",
+        "sort=random",
+        "from=2021-13-01",
+        "to=yesterday",
+        "from=2022-01-01&to=2021-01-01",
+        "year=20x1",
+        "q=*a*",
+        "q=unknownfield:x",
+        "q=x" + "y" * 1200,
+        "q=" + "(" * 50 + "a" + ")" * 50,
     ],
 )
 def test_invalid_parameters_give_400_with_message(client, params):
@@ -187,8 +202,23 @@ def test_document_endpoint(client):
     hit = get(client, "/api/search?q=%22AI-Matrix+Joint+Founding+Fund%22")["hits"][0]
     assert hit["kind"] == "related"
     doc = get(client, f"/api/doc/{quote(hit['id'])}")
-    assert set(doc) >= {"id", "kind", "title", "excerpt", "body", "url", "provider", "provider_domain", "topics",
-                        "published", "authors", "editors", "source", "parent_id", "related"}
+    assert set(doc) >= {
+        "id",
+        "kind",
+        "title",
+        "excerpt",
+        "body",
+        "url",
+        "provider",
+        "provider_domain",
+        "topics",
+        "published",
+        "authors",
+        "editors",
+        "source",
+        "parent_id",
+        "related",
+    }
     parent = get(client, f"/api/doc/{quote(doc['parent_id'])}")
     assert parent["provider"] == "South China Morning Post"
     assert hit["id"] in [r["id"] for r in parent["related"]]

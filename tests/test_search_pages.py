@@ -56,7 +56,9 @@ def test_landmarks_labels_and_no_external_assets(client):
             value = attrs.get(name, "")
             if value.startswith(("http://", "https://", "//")):
                 assert attrs.get("rel") == "noopener noreferrer", value  # only result links leave the site
-    assert not any(t in ("script", "link") and re.match(r"(https?:)?//", a.get("src", a.get("href", ""))) for t, a in found)
+    assert not any(
+        t in ("script", "link") and re.match(r"(https?:)?//", a.get("src", a.get("href", ""))) for t, a in found
+    )
     assert "<script>" not in html  # no inline script
 
 
