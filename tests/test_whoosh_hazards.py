@@ -161,7 +161,8 @@ def test_schema_analyzers_load_in_a_fresh_process(small_index):
         "import sys; from whoosh import index, qparser;"
         f"ix = index.open_dir({str(folder)!r});"
         "a = ix.schema['title'].analyzer; print(type(a).__module__ + '.' + type(a).__name__);"
-        "s = ix.searcher(); print(len(s.search(qparser.QueryParser('title', ix.schema).parse('sanctions'), limit=None)))"
+        "q = qparser.QueryParser('title', ix.schema).parse('sanctions');"
+        "print(len(ix.searcher().search(q, limit=None)))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
