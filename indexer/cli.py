@@ -17,7 +17,6 @@ from indexer.writing import IndexBusy
 DEFAULT_SOURCES = [Path("seeds")]
 DEFAULT_INDEX = Path("index_data")
 EXIT_NOTHING_INDEXED = 1
-EXIT_USAGE = 2
 EXIT_BUSY = 3
 
 

@@ -239,10 +239,6 @@ class SearchIndex:
                     generation.close()
             self._retired, self._generation = [], None
 
-    @property
-    def generation_name(self) -> str:
-        return self.generation().folder.name
-
     # -- searching -----------------------------------------------------------
 
     def search(self, request: SearchRequest, *, with_suggestion: bool = True) -> SearchResult:
