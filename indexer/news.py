@@ -141,14 +141,16 @@ def _string_list(value: Any) -> list[str]:
         items = value
     else:
         return []
-    seen: dict[str, None] = {}
+    kept: list[str] = []
+    seen: set[str] = set()
     for item in items:
         if isinstance(item, dict):
             item = item.get("name")
         text = _text(item)
-        if text and text.casefold() not in {s.casefold() for s in seen}:
-            seen[text] = None
-    return list(seen)
+        if text and text.casefold() not in seen:
+            seen.add(text.casefold())
+            kept.append(text)
+    return kept
 
 
 def _provider(value: Any) -> tuple[str, str]:

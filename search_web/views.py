@@ -89,9 +89,7 @@ def index():
         page_sizes=service.limits.page_sizes,
         is_web_url=is_web_url,
         mark=lambda text: Markup(highlight(text, result.terms)),
-        sort_param=request.args.get("sort", "")
-        if request.args.get("sort") in ("relevance", "newest", "oldest")
-        else "",
+        sort_param=search.sort if search.sort_explicit else "",
     )
 
 
