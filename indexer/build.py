@@ -1,50 +1,83 @@
-"""The full rebuild: folders -> parsed files -> documents -> new generation -> swap."""
+"""Build and update: folders -> parsed files -> documents -> new generation -> swap.
+
+Both commands end the same way: a complete new generation is written beside
+the live one, checked (document count, plausibility) and swapped in with one
+atomic rename; a failure or a kill at any point leaves the live index as it
+was. ``build`` parses every file and writes every document. ``update``
+re-parses only files whose content hash changed, hard-links the live index
+into the new generation and rewrites only documents whose fingerprint
+changed; assembly across files still sees every file, so an update gives the
+same documents as a rebuild.
+"""
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.corpus import ParsedFile, Problem, assemble, parse_file
+from indexer.catalog import Catalog, fingerprint, load_catalog, load_fingerprints, write_catalog
+from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes
+from indexer.limits import LIMITS
 from indexer.schema import SCHEMA_VERSION
-from indexer.sources import SourceFile, content_hash, discover
+from indexer.sources import SourceFile, content_hash, discover, read_source
 from indexer.writing import (
+    Progress,
+    copy_generation,
     current_generation,
+    document_count,
+    finish_generation,
     new_generation,
     read_build_info,
     remove_stale_generations,
     swap_in,
+    update_generation,
     write_generation,
     writer_lock,
 )
 
-Progress = Callable[[str, int, int], None]
-
 
 @dataclass
 class Summary:
-    """What a build did; written as ``--summary-json``."""
+    """What a build or update did; written as ``--summary-json``."""
 
+    command: str = "build"
     files_seen: int = 0
     documents_indexed: int = 0
     documents_by_kind: dict[str, int] = field(default_factory=dict)
+    files_added: list[str] = field(default_factory=list)
+    files_changed: list[str] = field(default_factory=list)
+    files_removed: list[str] = field(default_factory=list)
+    files_unchanged: int = 0
+    documents_added: int = 0
+    documents_updated: int = 0
+    documents_deleted: int = 0
     skipped: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     generation: str = ""
+    swapped: bool = False
+    note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "command": self.command,
             "files_seen": self.files_seen,
             "documents_indexed": self.documents_indexed,
             "documents_by_kind": dict(sorted(self.documents_by_kind.items())),
+            "added": {"files": self.files_added, "documents": self.documents_added},
+            "updated": {"files": self.files_changed, "documents": self.documents_updated},
+            "deleted": {"files": self.files_removed, "documents": self.documents_deleted},
+            "unchanged_files": self.files_unchanged,
             "skipped": [p.to_dict() for p in self.skipped],
             "warnings": [p.to_dict() for p in self.warnings],
             "seconds": round(self.seconds, 3),
+            "generation": self.generation,
+            "swapped": self.swapped,
+            "note": self.note,
         }
 
 
@@ -52,55 +85,179 @@ class NothingIndexed(RuntimeError):
     """The sources gave no document at all; the live index is left alone."""
 
 
+class LooksWrong(RuntimeError):
+    """The new index is implausibly small next to the live one; not swapped in."""
+
+
+class IncompleteIndex(RuntimeError):
+    """The written index does not hold every document; not swapped in."""
+
+
 def manifest_key(source: SourceFile) -> str:
     """Key of a file in the build manifest: its folder's name and its path."""
     return f"{source.root_name}/{source.relpath}"
 
 
-def run_build(roots: list[Path], index_root: Path, progress: Progress | None = None) -> Summary:
+def run_build(
+    roots: list[Path], index_root: Path, progress: Progress | None = None, *, allow_shrink: bool = False
+) -> Summary:
     """Rebuild the index at ``index_root`` from every file under ``roots``."""
+    return _run("build", roots, index_root, progress, allow_shrink)
+
+
+def run_update(
+    roots: list[Path], index_root: Path, progress: Progress | None = None, *, allow_shrink: bool = False
+) -> Summary:
+    """Bring the index up to date with ``roots``, re-reading only changed files.
+
+    Falls back to a full build when there is no live index to start from.
+    """
+    return _run("update", roots, index_root, progress, allow_shrink)
+
+
+@dataclass
+class _Sources:
+    """Every file's parse result, and which of them were read in this run."""
+
+    parsed: list[ParsedFile] = field(default_factory=list)
+    reread: set[str] = field(default_factory=set)
+
+
+def _run(command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool) -> Summary:
     started = time.monotonic()
     with writer_lock(index_root):
         remove_stale_generations(index_root)
-        sources = list(discover(roots))
-        summary = Summary(files_seen=len(sources))
-        parsed: list[ParsedFile] = []
-        for number, source in enumerate(sources, start=1):
-            parsed.append(parse_file(source))
-            if progress:
-                progress("reading", number, len(sources))
-        for item in parsed:
-            if item.skipped:
-                summary.skipped.append(Problem(item.relpath, item.skipped))
-            summary.warnings.extend(Problem(item.relpath, w) for w in item.warnings)
-        assembly = assemble(parsed)
-        summary.warnings.extend(assembly.warnings)
-        if not assembly.documents:
+        live = current_generation(index_root)
+        live_info = read_build_info(live) if live else {}
+        same_schema = live_info.get("schema_version") == SCHEMA_VERSION
+        catalog = load_catalog(live) if live and same_schema and command == "update" else None
+        summary = Summary(command=command)
+        if command == "update" and catalog is None:
+            summary.note = "no index to update in place (none yet, or built by another version); built in full"
+        sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress)
+        assembly = assemble(sources.parsed)
+        documents = assembly.documents
+        if not documents:
             raise NothingIndexed("nothing could be indexed: no source file gave a document")
-        generation = new_generation(index_root)
-        written = 0
-
-        def count_one() -> None:
-            nonlocal written
-            written += 1
-            if progress:
-                progress("indexing", written, len(assembly.documents))
-
+        _report_problems(sources, assembly.warnings, summary, only_reread=catalog is not None)
+        fingerprints = {doc.id: fingerprint(doc) for doc in documents}
+        old = catalog.fingerprints if catalog else (load_fingerprints(live) if live and same_schema else {})
+        added = [i for i in fingerprints if i not in old]
+        updated = [i for i, fp in fingerprints.items() if i in old and old[i] != fp]
+        deleted = [i for i in old if i not in fingerprints]
+        summary.documents_added, summary.documents_updated = len(added), len(updated)
+        summary.documents_deleted = len(deleted)
+        summary.documents_indexed = len(documents)
+        summary.documents_by_kind = dict(Counter(d.kind for d in documents))
+        by_root = _documents_by_root(roots, sources.parsed)
+        if not allow_shrink:
+            _check_plausible(live_info, by_root, len(documents))
         build_info = {
             "roots": [str(r.resolve()) for r in roots],
-            "files": {manifest_key(s): p.sha256 for s, p in zip(sources, parsed, strict=True)},
+            "files": {p.key: p.sha256 for p in sources.parsed},
+            "documents": len(documents),
+            "documents_by_root": by_root,
         }
+        nothing_changed = not (summary.files_added or summary.files_changed or summary.files_removed)
+        incremental = catalog is not None and live is not None
+        if incremental and nothing_changed and live_info.get("roots") == build_info["roots"]:
+            summary.note = "nothing changed since the last build or update; the index was left as it was"
+            summary.generation = live.name
+            summary.seconds = time.monotonic() - started
+            return summary
+        generation = new_generation(index_root)
         try:
-            summary.documents_indexed = write_generation(generation, assembly.documents, build_info, count_one)
+            if incremental:
+                copy_generation(live, generation)
+                rewrite = set(added) | set(updated)
+                changed_docs = [d for d in documents if d.id in rewrite]
+                update_generation(generation, [*updated, *deleted], changed_docs, progress)
+            else:
+                write_generation(generation, documents, progress)
+            written = document_count(generation)
+            if written != len(documents):
+                raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
+            write_catalog(generation, sources.parsed, fingerprints)
+            finish_generation(generation, build_info)
         except BaseException:
-            remove_stale_generations(index_root)
+            shutil.rmtree(generation, ignore_errors=True)
             raise
         swap_in(index_root, generation)
         remove_stale_generations(index_root)
-        summary.documents_by_kind = dict(Counter(d.kind for d in assembly.documents))
         summary.generation = generation.name
+        summary.swapped = True
         summary.seconds = time.monotonic() - started
         return summary
+
+
+def _read_sources(
+    roots: list[Path],
+    catalog: Catalog | None,
+    previous_files: dict[str, str],
+    summary: Summary,
+    progress: Progress | None,
+) -> _Sources:
+    """Parse every file, or take its parse result from ``catalog`` when its content is unchanged."""
+    found = list(discover(roots))
+    summary.files_seen = len(found)
+    result = _Sources()
+    seen: set[str] = set()
+    for number, source in enumerate(found, start=1):
+        key = manifest_key(source)
+        seen.add(key)
+        try:
+            read = read_source(source)
+        except OSError as exc:
+            item = ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
+            result.reread.add(key)
+        else:
+            sha = content_hash(read.data)
+            if catalog is not None and catalog.sha256(key) == sha:
+                item = catalog.parsed(key)
+            else:
+                item = parse_bytes(source, read)
+                result.reread.add(key)
+        result.parsed.append(item)
+        if item.sha256 and previous_files.get(key) == item.sha256:
+            summary.files_unchanged += 1
+        else:
+            (summary.files_changed if key in previous_files else summary.files_added).append(key)
+        if progress:
+            progress("reading", number, len(found))
+    summary.files_removed = sorted(k for k in previous_files if k not in seen)
+    return result
+
+
+def _report_problems(sources: _Sources, assembly_warnings: list[Problem], summary: Summary, only_reread: bool) -> None:
+    """Skips and warnings of the files read in this run (an update does not repeat old news)."""
+    reread_paths = set()
+    for item in sources.parsed:
+        if only_reread and item.key not in sources.reread:
+            continue
+        reread_paths.add(item.relpath)
+        if item.skipped:
+            summary.skipped.append(Problem(item.relpath, item.skipped))
+        summary.warnings.extend(Problem(item.relpath, w) for w in item.warnings)
+    summary.warnings.extend(w for w in assembly_warnings if not only_reread or w.path in reread_paths)
+
+
+def _documents_by_root(roots: list[Path], parsed: list[ParsedFile]) -> dict[str, int]:
+    counts = {root.resolve().name: 0 for root in roots if root.is_dir()}
+    for item in parsed:
+        counts[item.root_name] = counts.get(item.root_name, 0) + len(item.documents)
+    return counts
+
+
+def _check_plausible(live_info: dict[str, Any], by_root: dict[str, int], total: int) -> None:
+    """Refuse a new index that looks like a missing folder rather than a real change."""
+    before = live_info.get("documents_by_root") or {}
+    for root, count in sorted(before.items()):
+        if by_root.get(root) == 0 and count >= LIMITS.shrink_guard_min_documents:
+            raise LooksWrong(f"source folder {root!r} gave {count} documents last time and none now")
+    previous_total = live_info.get("documents") or 0
+    floor = previous_total * LIMITS.shrink_guard_keep_fraction
+    if previous_total >= LIMITS.shrink_guard_min_documents and total < floor:
+        raise LooksWrong(f"the new index would hold {total} documents, against {previous_total} in the live one")
 
 
 def is_stale(roots: list[Path], index_root: Path) -> tuple[bool, str]:
@@ -119,7 +276,7 @@ def is_stale(roots: list[Path], index_root: Path) -> tuple[bool, str]:
     files: dict[str, str] = {}
     for source in discover(roots):
         try:
-            files[manifest_key(source)] = content_hash(source.path.read_bytes())
+            files[manifest_key(source)] = content_hash(read_source(source).data)
         except OSError:
             files[manifest_key(source)] = ""
     if files != info.get("files"):

@@ -8,15 +8,17 @@ and provider names made consistent per domain.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from indexer.documents import Document, InvalidDocument, validate
+from indexer.documents import Document, InvalidDocument, cap_sizes, validate
 from indexer.news import looks_like_news, parse_news
 from indexer.reports import parse_report
-from indexer.sources import SkipFile, SourceFile, content_hash, decode, read_bytes
+from indexer.sources import SkipFile, SourceBytes, SourceFile, content_hash, decode, read_source
 
 
 @dataclass
@@ -41,20 +43,48 @@ class ParsedFile:
     warnings: list[str] = field(default_factory=list)
     skipped: str | None = None
 
+    @property
+    def key(self) -> str:
+        """The file's key in manifests: its folder's name and its path."""
+        return f"{self.root_name}/{self.relpath}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for the catalog kept beside each index generation."""
+        return {
+            "relpath": self.relpath,
+            "root_name": self.root_name,
+            "sha256": self.sha256,
+            "documents": [d.to_record() for d in self.documents],
+            "warnings": self.warnings,
+            "skipped": self.skipped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ParsedFile:
+        """The inverse of :meth:`to_dict`."""
+        values = dict(data)
+        values["documents"] = [Document.from_record(d) for d in values["documents"]]
+        return cls(**values)
+
 
 def parse_file(source: SourceFile) -> ParsedFile:
     """Read, decode, detect and parse one file; never raises for bad input."""
     try:
-        data = read_bytes(source)
+        read = read_source(source)
     except OSError as exc:
         return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
-    except SkipFile as exc:
-        return ParsedFile(source.relpath, source.root_name, "", skipped=exc.describe())
-    parsed = ParsedFile(source.relpath, source.root_name, content_hash(data))
+    return parse_bytes(source, read)
+
+
+def parse_bytes(source: SourceFile, read: SourceBytes) -> ParsedFile:
+    """Decode, detect and parse what was read of one file; never raises for bad input."""
+    parsed = ParsedFile(source.relpath, source.root_name, content_hash(read.data))
     try:
-        text = decode(data)
+        text = decode(read.data)
         parser = parse_news if looks_like_news(text) else parse_report
         documents, warnings = parser(text, root_name=source.root_name, relpath=source.relpath)
+        for doc in documents:
+            warnings += [f"{doc.kind} {doc.title[:60]!r}: {w}" for w in cap_sizes(doc)]
         validate(documents)
     except SkipFile as exc:
         parsed.skipped = exc.describe()
@@ -65,7 +95,8 @@ def parse_file(source: SourceFile) -> ParsedFile:
     except RecursionError:
         parsed.skipped = "structure nested too deeply to parse"
         return parsed
-    parsed.documents, parsed.warnings = documents, warnings
+    truncation = read.truncation_warning()
+    parsed.documents, parsed.warnings = documents, ([truncation] if truncation else []) + warnings
     return parsed
 
 
@@ -78,14 +109,20 @@ class Assembly:
 
 
 def assemble(files: Iterable[ParsedFile]) -> Assembly:
-    """Merge per-file documents into one consistent, deduplicated set."""
+    """Merge per-file documents into one consistent, deduplicated set.
+
+    The parsed files are left untouched (their documents are copied), so that
+    they can be kept as the catalog an update starts from.
+    """
     files = sorted((f for f in files if f.skipped is None), key=lambda f: (f.root_name, f.relpath))
     warnings: list[Problem] = []
     by_id: dict[str, Document] = {}
     # News records first, so that they own their URL before a related mention does.
     ordered = [(f, d) for f in files for d in f.documents if d.kind != "related"]
     ordered += [(f, d) for f in files for d in f.documents if d.kind == "related"]
-    for parsed, doc in ordered:
+    for parsed, original in ordered:
+        doc = copy.copy(original)
+        doc.related_ids = list(original.related_ids)
         existing = by_id.get(doc.id)
         if existing is None:
             by_id[doc.id] = doc

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from indexer.limits import LIMITS
+
 KINDS = ("news", "related", "report")
 
 # Query parameters that identify a campaign, not a page: two links that differ
@@ -53,6 +55,20 @@ class Document:
         data["published"] = iso_utc(self.published)
         return data
 
+    def to_record(self) -> dict:
+        """Lossless plain data (for the catalog an update starts from)."""
+        data = dataclasses.asdict(self)
+        data["published"] = self.published.isoformat() if self.published else None
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict) -> Document:
+        """The inverse of :meth:`to_record`."""
+        values = dict(data)
+        published = values.get("published")
+        values["published"] = dt.datetime.fromisoformat(published) if published else None
+        return cls(**values)
+
 
 class InvalidDocument(ValueError):
     """A parsed document breaks the model's rules; its file is skipped."""
@@ -88,6 +104,30 @@ def validate(documents: Iterable[Document]) -> None:
             raise InvalidDocument(f"url is not http(s): {doc.url!r}")
         if doc.kind == "related" and not doc.parent_id:
             raise InvalidDocument("related item without parent")
+
+
+def cap_sizes(doc: Document) -> list[str]:
+    """Cut over-long text fields and lists to the limits; say what was cut.
+
+    The document is kept: an analyst would rather find the first megabyte of a
+    huge file than nothing at all.
+    """
+    warnings = []
+    for name, limit in (
+        ("title", LIMITS.max_title_chars),
+        ("excerpt", LIMITS.max_excerpt_chars),
+        ("body", LIMITS.max_body_chars),
+    ):
+        value = getattr(doc, name)
+        if len(value) > limit:
+            setattr(doc, name, value[:limit])
+            warnings.append(f"{name} is {len(value):,} characters; only the first {limit:,} were kept")
+    for name in ("topics", "authors", "editors"):
+        values = getattr(doc, name)
+        if len(values) > LIMITS.max_list_values:
+            setattr(doc, name, values[: LIMITS.max_list_values])
+            warnings.append(f"{len(values)} {name}; only the first {LIMITS.max_list_values} were kept")
+    return warnings
 
 
 def _check_encodable(name: str, value: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from indexer.documents import Document, canonical_url, is_web_url, stable_id, to_naive_utc, url_domain
+from indexer.limits import LIMITS
 from indexer.sources import SkipFile
 from indexer.textclean import clean_block, clean_field, normalize_text, shorten
 
@@ -40,11 +41,55 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     return match.group(1), match.group(2), opening_lines + 1
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """Front matter that is valid YAML but that no news record needs."""
+
+
+class FrontMatterLoader(yaml.SafeLoader):
+    """``SafeLoader`` that also refuses what only an attack would use.
+
+    Aliases (``*name``) are refused because a few lines of them expand to
+    billions of values ("billion laughs"); ``!!python`` tags because they
+    name code; deep nesting because PyYAML's composer recurses.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(problem="YAML aliases (*name) are refused", problem_mark=event.start_mark)
+        tag = getattr(event, "tag", None) or ""
+        if tag.startswith("tag:yaml.org,2002:python/"):
+            shown = "!!" + tag.removeprefix("tag:yaml.org,2002:")
+            raise _Refused(problem=f"YAML tag {shown} is refused", problem_mark=event.start_mark)
+        if self.depth >= LIMITS.max_yaml_depth:
+            raise _Refused(
+                problem=f"nested more than {LIMITS.max_yaml_depth} levels deep", problem_mark=event.start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Parse the front matter with ``yaml.safe_load``; errors name the line."""
+    """Parse the front matter with :class:`FrontMatterLoader`; errors name the line."""
     raw, body, first_line = split_front_matter(text)
+    if len(raw) > LIMITS.max_front_matter_chars:
+        raise SkipFile(
+            f"front matter is {len(raw):,} characters, over the {LIMITS.max_front_matter_chars:,} limit",
+            line=first_line,
+        )
+    loader = FrontMatterLoader(raw)
     try:
-        data = yaml.safe_load(raw)
+        data = loader.get_single_data()
+    except _Refused as exc:
+        line = first_line + exc.problem_mark.line if exc.problem_mark else None
+        raise SkipFile(f"refused YAML front matter: {exc.problem}", line=line) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + mark.line if mark else None
@@ -54,6 +99,8 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
     except (ValueError, TypeError, AttributeError, OverflowError) as exc:
         # PyYAML's own constructors fail this way on odd timestamps and numbers.
         raise SkipFile(f"unreadable value in YAML front matter: {exc}") from exc
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise SkipFile(f"front matter is {kind}, not a mapping of fields", line=first_line)
@@ -73,6 +120,9 @@ def parse_news(text: str, *, root_name: str, relpath: str) -> tuple[list[Documen
     if not isinstance(related_raw, list):
         warnings.append("'related' is not a list; ignored")
         related_raw = []
+    if len(related_raw) > LIMITS.max_related_items:
+        warnings.append(f"{len(related_raw)} related items; only the first {LIMITS.max_related_items} were kept")
+        related_raw = related_raw[: LIMITS.max_related_items]
     documents = [main]
     for position, item in enumerate(related_raw, start=1):
         if not isinstance(item, dict):

@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from indexer.limits import LIMITS
+
 # Suffixes read as sources. Detection of the format is by content, not suffix.
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
-MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class SkipFile(Exception):
@@ -61,12 +62,29 @@ def discover(roots: list[Path]) -> Iterator[SourceFile]:
                 yield SourceFile(root, path.relative_to(root).as_posix(), path)
 
 
-def read_bytes(source: SourceFile) -> bytes:
-    """The file's bytes, refusing files too large to be a source."""
-    size = source.path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise SkipFile(f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES / 1e6:.0f} MB limit")
-    return source.path.read_bytes()
+@dataclass(frozen=True)
+class SourceBytes:
+    """What was read of a file: at most ``max_read_bytes`` of it."""
+
+    data: bytes
+    size: int  # the whole file's size
+
+    @property
+    def truncated(self) -> bool:
+        return self.size > len(self.data)
+
+    def truncation_warning(self) -> str | None:
+        if not self.truncated:
+            return None
+        return f"file is {self.size / 1e6:.1f} MB; only the first {len(self.data) / 1e6:.1f} MB were read"
+
+
+def read_source(source: SourceFile) -> SourceBytes:
+    """The file's bytes, up to the read limit, so that memory stays bounded."""
+    with open(source.path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = handle.read(LIMITS.max_read_bytes)
+    return SourceBytes(data, max(size, len(data)))
 
 
 def content_hash(data: bytes) -> str:
@@ -92,8 +110,10 @@ def decode(data: bytes) -> str:
         raise SkipFile("binary file, not text")
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        # A file cut at the read limit may end inside a character.
+        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
+            return data[: exc.start].decode("utf-8-sig", errors="replace")
     try:
         return data.decode("cp1252")
     except UnicodeDecodeError:

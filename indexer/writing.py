@@ -22,12 +22,13 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
 
+from indexer.catalog import CATALOG_FILE, FINGERPRINTS_FILE
 from indexer.documents import Document
 from indexer.schema import SCHEMA_VERSION, build_schema, to_fields
 
@@ -36,6 +37,11 @@ LOCK_FILE = ".lock"
 BUILD_INFO = "build.json"
 GENERATION_PREFIX = "gen-"
 WRITER_MEMORY_MB = 256
+# Files of ours inside a generation folder (the rest belongs to Whoosh).
+OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE})
+
+# progress(stage, done, total): "indexing" per document, "committing" 0/1 then 1/1.
+Progress = Callable[[str, int, int], None]
 
 
 class IndexBusy(RuntimeError):
@@ -93,35 +99,84 @@ def new_generation(index_root: Path) -> Path:
     return folder
 
 
-def write_generation(
-    generation: Path,
-    documents: Iterable[Document],
-    build_info: dict[str, Any],
-    on_document: Callable[[], None] | None = None,
-) -> int:
+def write_generation(generation: Path, documents: Sequence[Document], progress: Progress | None = None) -> None:
     """Write ``documents`` into a new Whoosh index in ``generation``.
 
     Any error cancels the writer (a failed ``add_document`` leaves it
     unusable) and propagates; the half-written folder is never swapped in.
     """
     ix = whoosh_index.create_in(str(generation), build_schema())
-    writer = ix.writer(limitmb=WRITER_MEMORY_MB)
-    count = 0
     try:
-        for doc in documents:
+        _write(ix, [], documents, progress)
+    finally:
+        ix.close()
+
+
+def update_generation(
+    generation: Path,
+    delete_ids: Iterable[str],
+    documents: Sequence[Document],
+    progress: Progress | None = None,
+) -> None:
+    """Delete and (re)add documents in ``generation``, a copy of the live index."""
+    ix = whoosh_index.open_dir(str(generation))
+    try:
+        _write(ix, list(delete_ids), documents, progress)
+    finally:
+        ix.close()
+
+
+def _write(ix: Any, delete_ids: list[str], documents: Sequence[Document], progress: Progress | None) -> None:
+    writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+    try:
+        for doc_id in delete_ids:
+            writer.delete_by_term("id", doc_id)
+        for number, doc in enumerate(documents, start=1):
             writer.add_document(**to_fields(doc))
-            count += 1
-            if on_document:
-                on_document()
+            if progress:
+                progress("indexing", number, len(documents))
+        if progress:
+            progress("committing", 0, 1)
     except BaseException:
         writer.cancel()
-        ix.close()
         raise
     writer.commit()
-    ix.close()
-    info = dict(build_info, schema_version=SCHEMA_VERSION, documents=count)
+    if progress:
+        progress("committing", 1, 1)
+
+
+def copy_generation(live: Path, target: Path) -> None:
+    """Copy the Whoosh files of ``live`` into the empty folder ``target``.
+
+    Segment files are never changed after they are written (deletions live in
+    the table of contents), so they are hard-linked: an update of a large
+    index does not copy it. Everything else is copied.
+    """
+    for path in live.iterdir():
+        if path.name in OWN_FILES or not path.is_file():
+            continue
+        if path.suffix == ".seg":
+            try:
+                os.link(path, target / path.name)
+                continue
+            except OSError:
+                pass  # no hard links on this file system: copy instead
+        shutil.copy2(path, target / path.name)
+
+
+def document_count(generation: Path) -> int:
+    """Documents (not counting deleted ones) in a generation's index."""
+    ix = whoosh_index.open_dir(str(generation))
+    try:
+        return ix.doc_count()
+    finally:
+        ix.close()
+
+
+def finish_generation(generation: Path, build_info: dict[str, Any]) -> None:
+    """Write ``build.json``: the record of what the generation was built from."""
+    info = dict(build_info, schema_version=SCHEMA_VERSION)
     _write_atomically(generation / BUILD_INFO, json.dumps(info, indent=1, sort_keys=True))
-    return count
 
 
 def swap_in(index_root: Path, generation: Path) -> None:

@@ -7,35 +7,33 @@ or on the command line with ``--setting max_query_chars=500``.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-
-def _setting(default: Any, help_text: str) -> Any:
-    return field(default=default, metadata={"help": help_text})
+from indexer.limits import describe_settings, setting
 
 
 @dataclass(frozen=True)
 class Limits:
     """Bounds that keep one query or request from taking the service down."""
 
-    max_query_chars: int = _setting(1000, "Longest query string accepted, in characters.")
-    max_nesting: int = _setting(8, "Deepest nesting of parentheses in a query.")
-    max_clauses: int = _setting(64, "Most words, phrases and operators one query may hold.")
-    min_prefix_chars: int = _setting(3, "Letters needed before a * wildcard (no leading wildcards).")
-    max_expansions: int = _setting(200, "Most index terms one wildcard or prefix may expand to.")
-    max_fuzzy_distance: int = _setting(1, "Largest edit distance of a fuzzy term (word~).")
-    time_budget_s: float = _setting(2.0, "Seconds a search may spend matching before it is cut short.")
-    max_result_depth: int = _setting(1000, "Deepest result reachable by paging (page * per_page).")
-    page_sizes: tuple[int, ...] = _setting((10, 20, 50), "Allowed values of per_page.")
-    default_page_size: int = _setting(10, "per_page when none is given.")
-    facet_values_shown: int = _setting(15, "Values listed per facet (selected values are always listed).")
-    max_filter_values: int = _setting(50, "Most values one facet parameter may select.")
-    max_param_values: int = _setting(200, "Most repeated values of any one parameter before a 400.")
-    snippet_chars: int = _setting(260, "Length of a result snippet, in characters.")
-    suggest_below: int = _setting(3, "Offer 'did you mean' when a query finds fewer hits than this.")
-    reload_check_s: float = _setting(1.0, "How often the app checks for a newly swapped-in index, in seconds.")
-    more_like_this: int = _setting(5, "Documents shown under 'more like this'.")
+    max_query_chars: int = setting(1000, "Longest query string accepted, in characters.")
+    max_nesting: int = setting(8, "Deepest nesting of parentheses in a query.")
+    max_clauses: int = setting(64, "Most words, phrases and operators one query may hold.")
+    min_prefix_chars: int = setting(3, "Letters needed before a * wildcard (no leading wildcards).")
+    max_expansions: int = setting(200, "Most index terms one wildcard or prefix may expand to.")
+    max_fuzzy_distance: int = setting(1, "Largest edit distance of a fuzzy term (word~).")
+    time_budget_s: float = setting(2.0, "Seconds a search may spend matching before it is cut short.")
+    max_result_depth: int = setting(1000, "Deepest result reachable by paging (page * per_page).")
+    page_sizes: tuple[int, ...] = setting((10, 20, 50), "Allowed values of per_page.")
+    default_page_size: int = setting(10, "per_page when none is given.")
+    facet_values_shown: int = setting(15, "Values listed per facet (selected values are always listed).")
+    max_filter_values: int = setting(50, "Most values one facet parameter may select.")
+    max_param_values: int = setting(200, "Most repeated values of any one parameter before a 400.")
+    snippet_chars: int = setting(260, "Length of a result snippet, in characters.")
+    suggest_below: int = setting(3, "Offer 'did you mean' when a query finds fewer hits than this.")
+    reload_check_s: float = setting(1.0, "How often the app checks for a newly swapped-in index, in seconds.")
+    more_like_this: int = setting(5, "Documents shown under 'more like this'.")
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any] | None) -> Limits:
@@ -50,4 +48,4 @@ class Limits:
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:
         """Name, default and help of every setting (for ``--help-settings``)."""
-        return [{"name": f.name, "default": f.default, "help": f.metadata["help"]} for f in dataclasses.fields(cls)]
+        return describe_settings(cls)

@@ -1,0 +1,86 @@
+"""What a generation was built from, kept beside its Whoosh index.
+
+``catalog.jsonl`` holds every source file's parse result (one JSON line per
+file: content hash, documents before assembly, warnings, skip reason) and
+``documents.json`` a fingerprint of every indexed document. ``update`` reads
+them to re-parse only files whose content hash changed and to rewrite only
+documents whose fingerprint changed; cross-file assembly still runs over all
+files, so an update gives the same index as a rebuild.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexer.corpus import ParsedFile
+from indexer.documents import Document
+from indexer.schema import to_fields
+
+CATALOG_FILE = "catalog.jsonl"
+FINGERPRINTS_FILE = "documents.json"
+
+
+def fingerprint(doc: Document) -> str:
+    """Hash of everything the index holds for ``doc``: equal hashes, equal entries."""
+    fields = to_fields(doc)
+    text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=_json_value)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+@dataclass
+class Catalog:
+    """The parse results and document fingerprints of one generation."""
+
+    files: dict[str, dict] = field(default_factory=dict)  # key -> ParsedFile.to_dict()
+    fingerprints: dict[str, str] = field(default_factory=dict)  # document id -> fingerprint
+
+    def parsed(self, key: str) -> ParsedFile:
+        """The stored parse result of one file, as a fresh object."""
+        return ParsedFile.from_dict(self.files[key])
+
+    def sha256(self, key: str) -> str | None:
+        entry = self.files.get(key)
+        return entry["sha256"] if entry else None
+
+
+def load_catalog(generation: Path) -> Catalog | None:
+    """The catalog of ``generation``, or None when it has none or it is unreadable."""
+    try:
+        files = {}
+        with open(generation / CATALOG_FILE, encoding="utf-8") as handle:
+            for line in handle:
+                entry = json.loads(line)
+                files[f"{entry['root_name']}/{entry['relpath']}"] = entry
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    fingerprints = load_fingerprints(generation)
+    return Catalog(files, fingerprints) if fingerprints else None
+
+
+def load_fingerprints(generation: Path) -> dict[str, str]:
+    """Document fingerprints of ``generation``; empty when it has none."""
+    try:
+        return json.loads((generation / FINGERPRINTS_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def write_catalog(generation: Path, parsed: Iterable[ParsedFile], fingerprints: dict[str, str]) -> None:
+    """Write the catalog files into a generation that is not live yet."""
+    with open(generation / CATALOG_FILE, "w", encoding="utf-8") as handle:
+        for item in parsed:
+            handle.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+    (generation / FINGERPRINTS_FILE).write_text(json.dumps(fingerprints), "utf-8")
