@@ -27,7 +27,8 @@ class IndexLimits:
     """Bounds on what one file or one build may do."""
 
     max_read_bytes: int = setting(
-        8 * 1024 * 1024, "Bytes read from one source file; the rest of a larger file is dropped with a warning."
+        3 * 1024 * 1024,
+        "Bytes read from one source file (15x the longest real report); the rest is dropped with a warning.",
     )
     max_front_matter_chars: int = setting(1_000_000, "Longest YAML front matter parsed; a longer one skips the file.")
     max_yaml_depth: int = setting(32, "Deepest nesting of lists and mappings in front matter.")

@@ -192,6 +192,28 @@ class Generation:
         self.index.close()
 
 
+class DeadlineCollector(collectors.WrappingCollector):
+    """Stops collecting matches once ``deadline`` (a ``time.monotonic()`` value) has passed.
+
+    Whoosh's ``TimeLimitCollector`` starts a timer thread per search, which
+    may not get to run before a short search ends; checking the clock every
+    few matches is cheaper and deterministic.
+    """
+
+    CHECK_EVERY = 64
+
+    def __init__(self, child: collectors.Collector, deadline: float) -> None:
+        super().__init__(child)
+        self.deadline = deadline
+
+    def collect_matches(self) -> None:
+        child = self.child
+        for number, sub_docnum in enumerate(child.matches()):
+            if number % self.CHECK_EVERY == 0 and time.monotonic() > self.deadline:
+                raise collectors.TimeLimit
+            child.collect(sub_docnum)
+
+
 class SearchIndex:
     """The search service over an index folder, following its swaps."""
 
@@ -219,7 +241,14 @@ class SearchIndex:
                     return self._generation
                 raise IndexUnavailable(f"no index at {self.index_root}: run `python -m indexer build` first")
             if self._generation is None or self._generation.folder != folder:
-                fresh = Generation(folder)
+                try:
+                    fresh = Generation(folder)
+                except (OSError, whoosh_index.IndexError) as exc:
+                    # Swapped out and removed between reading CURRENT and opening it
+                    # (two swaps in a moment): keep serving the open one, retry soon.
+                    if self._generation is not None:
+                        return self._generation
+                    raise IndexUnavailable(f"cannot open the index at {folder}: {exc}") from exc
                 if self._generation is not None:
                     self._retire(self._generation)
                 self._generation = fresh
@@ -244,6 +273,7 @@ class SearchIndex:
     def search(self, request: SearchRequest, *, with_suggestion: bool = True) -> SearchResult:
         """Run one search: matches, filters, facet counts, sort, page, snippets."""
         started = time.perf_counter()
+        deadline = time.monotonic() + self.limits.time_budget_s  # parsing and expansion count too
         gen = self.generation()
         searcher = gen.searcher()
         columns = gen.columns
@@ -253,7 +283,7 @@ class SearchIndex:
         date_from = max(filter(None, [date_from, parsed.date_from]), default=None)
         date_to = min(filter(None, [date_to, parsed.date_to]), default=None)
 
-        matched, scores, cut_short = self._match(gen, parsed.text_query)
+        matched, scores, cut_short = self._match(gen, parsed.text_query, deadline)
         cut_short = cut_short or parsed.expansions_cut
         base = matched & columns.live
         if date_from or date_to:
@@ -288,7 +318,9 @@ class SearchIndex:
             terms=terms,
         )
 
-    def _match(self, gen: Generation, text_query: wq.Query | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    def _match(
+        self, gen: Generation, text_query: wq.Query | None, deadline: float
+    ) -> tuple[np.ndarray, np.ndarray, bool]:
         """Bool mask of matching documents and their BM25F scores."""
         size = gen.columns.size
         scores = np.zeros(size, dtype=np.float64)
@@ -297,7 +329,7 @@ class SearchIndex:
         matched = np.zeros(size, dtype=bool)
         searcher = gen.searcher()
         inner = searcher.collector(limit=None, scored=True)
-        timed = collectors.TimeLimitCollector(inner, timelimit=self.limits.time_budget_s, use_alarm=False)
+        timed = DeadlineCollector(inner, deadline)
         cut_short = False
         try:
             searcher.search_with_collector(text_query, timed)

@@ -35,6 +35,43 @@ def run_indexer(*args: str, cwd: Path = REPO, **kwargs) -> subprocess.CompletedP
     )
 
 
+NEWS_RECORD = """---
+title: "{title}"
+excerpt: "{excerpt}"
+{date}
+sourceUrl: https://example.org/{slug}
+provider: {{name: {provider}, domain: example.org}}
+topics: [AI]
+{related}---
+"""
+RELATED_ITEM = """  - title: "Related story {slug}"
+    sourceUrl: https://related.example.net/{slug}
+    provider: {{name: Related Net, domain: related.example.net}}
+"""
+
+
+def write_news_records(folder: Path, count: int, *, undated: int = 0, start: int = 0, related: int = 0) -> None:
+    """Write ``count`` small news records ``r<n>.md``; the first ``undated`` have no date.
+
+    With ``related``, each record also names that many related articles of its own.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(start, start + count):
+        date = "" if number < start + undated else f"publishedDateTime: 2020-01-{number % 28 + 1:02d}T10:00:00+05:00"
+        items = "".join(RELATED_ITEM.format(slug=f"{number}-{k}") for k in range(related))
+        (folder / f"r{number}.md").write_text(
+            NEWS_RECORD.format(
+                title=f"Sanctions item {number}",
+                excerpt="chips export controls <b>bold</b> <script>steal()</script> a < b & c > d alert",
+                date=date,
+                slug=number,
+                provider="Example",
+                related=f"related:\n{items}" if items else "",
+            ),
+            "utf-8",
+        )
+
+
 def build_index(sources: list[Path], index_dir: Path) -> None:
     from indexer.build import run_build
 

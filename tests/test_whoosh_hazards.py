@@ -17,37 +17,12 @@ from indexer.writing import current_generation, new_generation, read_pointer, wr
 from search_web.query import QueryError
 from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
-
-RECORD = """---
-title: "{title}"
-excerpt: "{excerpt}"
-{date}
-sourceUrl: https://example.org/{slug}
-provider: {{name: {provider}, domain: example.org}}
-topics: [AI]
----
-"""
-
-
-def write_records(folder, count: int, *, undated: int = 0, start: int = 0) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for number in range(start, start + count):
-        date = "" if number < start + undated else f"publishedDateTime: 2020-01-{number % 28 + 1:02d}T10:00:00+05:00"
-        (folder / f"r{number}.md").write_text(
-            RECORD.format(
-                title=f"Sanctions item {number}",
-                excerpt="chips export controls <b>bold</b> <script>steal()</script> a < b & c > d alert",
-                date=date,
-                slug=number,
-                provider="Example",
-            ),
-            "utf-8",
-        )
+from tests.conftest import write_news_records
 
 
 @pytest.fixture()
 def small_index(tmp_path):
-    write_records(tmp_path / "src", 30, undated=3)
+    write_news_records(tmp_path / "src", 30, undated=3)
     run_build([tmp_path / "src"], tmp_path / "ix")
     index = SearchIndex(tmp_path / "ix", Limits(reload_check_s=0))
     yield tmp_path, index
@@ -57,7 +32,7 @@ def small_index(tmp_path):
 def test_swap_is_picked_up_without_refresh_double_counting(small_index):
     tmp_path, index = small_index
     assert index.search(SearchRequest()).total == 30
-    write_records(tmp_path / "src", 5, start=30)
+    write_news_records(tmp_path / "src", 5, start=30)
     # Another process rebuilds and swaps while this reader holds the old generation open.
     result = subprocess.run(
         [sys.executable, "-m", "indexer", "build", str(tmp_path / "src"), "--index", str(tmp_path / "ix")],
@@ -104,7 +79,7 @@ def test_deep_nesting_is_refused_without_recursion_error(small_index):
 
 
 def test_failed_write_cancels_the_writer_and_never_swaps(tmp_path):
-    write_records(tmp_path / "src", 3)
+    write_news_records(tmp_path / "src", 3)
     run_build([tmp_path / "src"], tmp_path / "ix")
     live = current_generation(tmp_path / "ix")
 
@@ -115,7 +90,7 @@ def test_failed_write_cancels_the_writer_and_never_swaps(tmp_path):
     with writer_lock(tmp_path / "ix"):
         generation = new_generation(tmp_path / "ix")
         with pytest.raises(OSError, match="disk full"):
-            write_generation(generation, exploding(), {})
+            write_generation(generation, exploding())
         assert not (generation / "build.json").exists()
         # The cancelled writer released Whoosh's own lock: the folder can be written again.
         ix = whoosh_index.open_dir(str(generation)) if whoosh_index.exists_in(str(generation)) else None

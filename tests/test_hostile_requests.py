@@ -1,0 +1,150 @@
+"""No request yields a 500: fixed hostile cases and property-based fuzzing of every parameter."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
+
+from indexer.build import run_build
+from search_web import create_app
+from tests.conftest import SEEDS, write_news_records
+
+# A hang detector, not a speed target: every answer here is a refusal or a small search.
+HANG_SECONDS = 5.0
+ENDPOINTS = ("/api/search", "/")
+
+FIXED_CASES = [
+    "q=" + "(" * 1000 + "chips" + ")" * 1000,
+    "q=" + "(" * 1000,
+    "q=" + "sanctions " * 1000,
+    "q=" + "x" * 10_000,
+    "q=*a*",
+    "q=*",
+    "q=title:*",
+    "q=body:*",
+    "q=a*",
+    "q=chips~9",
+    "q=nosuchfield:chips",
+    "q=published:[2020 TO",
+    "q=published:[zzz TO 2020]",
+    'q="unclosed phrase',
+    "q=AND OR NOT",
+    "q=-",
+    "q=%00%01",
+    "q=%ED%A0%80",  # a lone surrogate, percent-encoded
+    "page=0",
+    "page=-1",
+    "page=abc",
+    "page=1000000000",
+    "page=99999999999999999999999",
+    "per_page=100000",
+    "per_page=-10",
+    "from=2021-02-30",
+    "from=99999-01-01",
+    "to=not-a-date",
+    "year=0000",
+    "sort=%3Cscript%3E",
+    "kind=nope",
+    "&".join(["provider=x"] * 1000),
+    "&".join(["q=chips"] * 1000),
+    "&".join(["page=2"] * 1000),
+    "&".join(f"topic=t{n}" for n in range(1000)),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    write_news_records(folder / "src", 40, undated=4, related=1)
+    run_build([folder / "src", SEEDS], folder / "ix")
+    app = create_app({"INDEX_DIR": str(folder / "ix"), "TESTING": True})
+    yield app
+    app.extensions["search_index"].close()
+
+
+def fetch(client, url: str):
+    started = time.monotonic()
+    response = client.get(url)
+    elapsed = time.monotonic() - started
+    assert response.status_code in (200, 400), f"{url[:200]} -> {response.status_code}"
+    assert elapsed < HANG_SECONDS, f"{url[:200]} took {elapsed:.1f} s"
+    return response
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("params", FIXED_CASES, ids=lambda p: p[:40])
+def test_fixed_hostile_requests_answer_200_or_400_quickly(app, endpoint, params):
+    response = fetch(app.test_client(), f"{endpoint}?{params}")
+    if endpoint.startswith("/api") and response.status_code == 400:
+        assert response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    ["q=*a*", "q=*", "q=title:*", "q=" + "(" * 1000, "q=" + "x" * 10_000, "page=1000000000", "per_page=100000"],
+)
+def test_the_named_hostile_cases_are_refused_with_a_reason(app, params):
+    response = fetch(app.test_client(), f"/api/search?{params}")
+    assert response.status_code == 400
+    assert len(response.get_json()["error"]) > 10
+
+
+def test_a_search_cut_short_by_its_time_budget_says_so(tmp_path_factory, app):
+    slow = create_app({"INDEX_DIR": app.config["INDEX_DIR"], "TESTING": True, "LIMITS": {"time_budget_s": 0.000001}})
+    try:
+        data = slow.test_client().get("/api/search?q=sanctions OR chips OR related").get_json()
+        page = slow.test_client().get("/?q=sanctions OR chips OR related").get_data(as_text=True)
+    finally:
+        slow.extensions["search_index"].close()
+    assert data["cut_short"] is True
+    assert "cut short" in page
+    full = app.test_client().get("/api/search?q=sanctions OR chips OR related").get_json()
+    assert full["cut_short"] is False
+
+
+def test_large_bodies_and_other_methods_are_refused(app):
+    client = app.test_client()
+    assert client.post("/api/search", data=b"x" * 5_000_000).status_code in (405, 413)
+    assert client.put("/").status_code == 405
+    assert client.get("/api/search?q=chips", data=b"x" * 5_000_000).status_code == 413
+
+
+QUERY_PIECES = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8),
+    st.sampled_from([*"()[]{}*?~^:\"+-!&|\\/<>' ", "AND", "OR", "NOT", "TO", "title:", "published:", "sanc"]),
+    st.sampled_from(["chips", "sanctions", "provider:", "topic:", "kind:news", "2020", "<script>", "&amp;"]),
+)
+QUERIES = st.lists(QUERY_PIECES, max_size=25).map("".join)
+PARAM_NAMES = st.sampled_from(["q", "page", "per_page", "sort", "provider", "topic", "year", "kind", "from", "to", "x"])
+PARAM_VALUES = st.one_of(
+    QUERIES,
+    st.integers(-(10**12), 10**12).map(str),
+    st.sampled_from(["2021-01-01", "2021-13-40", "newest", "oldest", "relevance", "news", "report", "", "%", "1e9"]),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=QUERIES)
+def test_random_queries_never_give_a_500(app, q):
+    client = app.test_client()
+    for endpoint in ENDPOINTS:
+        response = fetch(client, f"{endpoint}?{urlencode({'q': q})}")
+        if endpoint == "/" and q.strip():
+            page = response.get_data(as_text=True)
+            # The query is shown escaped; a raw "<" from it never reaches the page.
+            if "<" in q:
+                assert q not in page
+            assert str(escape(q.strip()))[:30] in page  # shown back, escaped as Jinja escapes
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.lists(st.tuples(PARAM_NAMES, PARAM_VALUES), max_size=8))
+def test_random_parameters_never_give_a_500(app, params):
+    client = app.test_client()
+    for endpoint in ENDPOINTS:
+        fetch(client, f"{endpoint}?{urlencode(params)}")

@@ -1,0 +1,160 @@
+"""``python -m indexer update``: re-read only what changed and give the same index as a rebuild."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from indexer.catalog import load_fingerprints
+from indexer.writing import current_generation, read_pointer
+from search_web.search import SearchIndex
+from tests.conftest import REPO, SEEDS, run_indexer, write_news_records
+
+
+def stored_documents(index_dir: Path) -> dict[str, dict]:
+    index = SearchIndex(index_dir)
+    try:
+        return {s["id"]: s for s in index.generation().searcher().reader().all_stored_fields()}
+    finally:
+        index.close()
+
+
+def update(sources: Path, index: Path, tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+    summary_path = tmp_path / "update.json"
+    result = run_indexer("update", str(sources), "--index", str(index), "--summary-json", str(summary_path), *extra)
+    assert result.returncode == 0, result.stderr
+    return result, json.loads(summary_path.read_text("utf-8"))
+
+
+def test_update_rereads_only_changed_files_and_equals_a_rebuild(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 40, related=2)
+    shutil.copytree(SEEDS, sources / "seeds")
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    before = stored_documents(index)
+    assert len(before) == 40 * 3 + 3
+
+    (sources / "r1.md").write_text((sources / "r1.md").read_text("utf-8").replace("Sanctions item 1", "Tariffs 1"))
+    (sources / "r2.md").unlink()  # its two related articles must go with it
+    write_news_records(sources, 1, start=100, related=2)
+    result, summary = update(sources, index, tmp_path)
+
+    assert summary["command"] == "update" and summary["swapped"] is True
+    assert summary["added"] == {"files": ["src/r100.md"], "documents": 3}
+    assert summary["updated"] == {"files": ["src/r1.md"], "documents": 1}
+    assert summary["deleted"] == {"files": ["src/r2.md"], "documents": 3}
+    assert summary["unchanged_files"] == 40 - 2 + 2  # 38 records and the 2 seed files
+    assert summary["skipped"] == [] and summary["documents_indexed"] == 40 * 3 + 3
+    # Only the changed documents went through the analyser, not the whole index.
+    assert "indexer: indexing 4 documents" in result.stderr
+
+    after = stored_documents(index)
+    assert after[next(i for i, d in after.items() if d["source"] == "r1.md" and d["kind"] == "news")]["title"] == (
+        "Tariffs 1"
+    )
+    assert not any(d["source"] == "r2.md" for d in after.values())
+    assert sum(d["source"] == "r100.md" for d in after.values()) == 3
+
+    assert run_indexer("build", str(sources), "--index", str(tmp_path / "rebuilt")).returncode == 0
+    assert after == stored_documents(tmp_path / "rebuilt")
+    fingerprints = load_fingerprints(current_generation(index))
+    assert fingerprints == load_fingerprints(current_generation(tmp_path / "rebuilt"))
+
+
+def test_update_keeps_unchanged_segments_instead_of_rewriting_them(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 20)
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    old_segments = {p.name: p.stat().st_ino for p in current_generation(index).glob("*.seg")}
+    write_news_records(sources, 1, start=50)
+    update(sources, index, tmp_path)
+    new_segments = {p.name: p.stat().st_ino for p in current_generation(index).glob("*.seg")}
+    shared = {name for name in old_segments if new_segments.get(name) == old_segments[name]}
+    assert shared, "the unchanged segment should be hard-linked into the new generation"
+
+
+def test_touched_but_unchanged_files_are_not_reread(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 5)
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    live = current_generation(index)
+    later = time.time() + 60
+    for path in sources.iterdir():
+        os.utime(path, (later, later))
+    result, summary = update(sources, index, tmp_path)
+    assert summary["swapped"] is False and summary["unchanged_files"] == 5
+    assert summary["added"]["files"] == summary["updated"]["files"] == summary["deleted"]["files"] == []
+    assert "nothing changed" in result.stdout and current_generation(index) == live
+
+
+def test_same_mtime_but_changed_content_is_reread(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 5)
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    path = sources / "r3.md"
+    stat = path.stat()
+    path.write_text(path.read_text("utf-8").replace("Sanctions item 3", "Sanctions item 3 revised"), "utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    _, summary = update(sources, index, tmp_path)
+    assert summary["updated"] == {"files": ["src/r3.md"], "documents": 1}
+
+
+def test_update_without_an_index_builds_in_full(tmp_path):
+    sources = tmp_path / "src"
+    write_news_records(sources, 3)
+    _, summary = update(sources, tmp_path / "ix", tmp_path)
+    assert summary["documents_indexed"] == 3 and summary["added"]["documents"] == 3
+    assert "built in full" in summary["note"]
+
+
+def test_update_defaults_to_the_folders_of_the_live_index(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 3)
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    write_news_records(sources, 1, start=3)
+    result = run_indexer("update", "--index", str(index), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 added" in result.stdout
+    assert len(stored_documents(index)) == 4
+
+
+def test_update_reports_skipped_files_it_read(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 3)
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    (sources / "broken.md").write_text("---\ntitle: [unclosed\n---\n", "utf-8")
+    _, summary = update(sources, index, tmp_path)
+    assert [s["path"] for s in summary["skipped"]] == ["broken.md"]
+    assert summary["skipped"][0]["reason"].startswith("line 3: broken YAML")
+    assert summary["documents_indexed"] == 3
+    write_news_records(sources, 1, start=3)
+    _, summary = update(sources, index, tmp_path)
+    assert summary["skipped"] == []  # still broken, but not read again: no news to report
+    assert summary["documents_indexed"] == 4
+
+
+def test_a_second_writer_process_gets_index_busy(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 400)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "indexer", "build", str(sources), "--index", str(index)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stderr.readline().startswith("indexer: reading")  # it holds the lock now
+        for command in ("update", "build"):
+            second = run_indexer(command, str(sources), "--index", str(index))
+            assert second.returncode == 3, second.stderr
+            assert "index busy" in second.stderr
+    finally:
+        first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert read_pointer(index)["generation"]
