@@ -525,14 +525,25 @@ def _date_mask(columns: Columns, date_from: dt.datetime | None, date_to: dt.date
 
 # --- snippets and highlighting ---------------------------------------------
 
-_PASSAGE_SPLIT = re.compile(r"\n\s*\n|(?<=[.!?])\s+(?=[A-Z“\"(])")
 _ANALYZER = EnglishTokenizer()
+_TERM_CACHE: dict[str, str] = {}
+_TERM_CACHE_SIZE = 200_000
+
+
+def _term(word: str) -> str:
+    """The index term of a word as written, cached: snippets look at many words per request."""
+    term = _TERM_CACHE.get(word)
+    if term is None:
+        if len(_TERM_CACHE) >= _TERM_CACHE_SIZE:
+            _TERM_CACHE.clear()
+        term = _TERM_CACHE[word] = _ANALYZER.normalize(word)
+    return term
 
 
 def _term_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     spans = []
     for match in TOKEN_PATTERN.finditer(text):
-        if _ANALYZER.normalize(match.group(0)) in terms:
+        if _term(match.group(0)) in terms:
             spans.append((match.start(), match.end()))
     return spans
 
@@ -550,32 +561,53 @@ def highlight(text: str, terms: set[str]) -> str:
     return "".join(out)
 
 
-def _candidate_passages(text: str, terms: set[str]) -> list[tuple[int, str]]:
-    """Sentences that may contain a query term (cheap substring prefilter)."""
-    probes = [t[: max(3, len(t) - 1)] for t in terms]
-    passages, offset = [], 0
-    for piece in _PASSAGE_SPLIT.split(text):
-        start = text.find(piece, offset)
-        offset = start + len(piece)
-        lowered = piece.lower()
-        if any(p in lowered for p in probes):
-            passages.append((start, piece))
-    return passages
+def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
+    """Offsets and terms of the words of ``text`` that are query terms.
+
+    A stem is (nearly always) a prefix of the words it comes from, so one
+    regular expression over the whole text finds the candidate words in C;
+    only those are normalised. Long reports have tens of thousands of words.
+    """
+    probes = sorted({re.escape(t[: max(3, len(t) - 1)]) for t in terms}, key=len, reverse=True)
+    finder = re.compile(r"(?<!\w)(?:" + "|".join(probes) + r")\w*(?:['’.]\w+)*", re.IGNORECASE)
+    hits = []
+    for match in finder.finditer(text):
+        term = _term(match.group(0))
+        if term in terms:
+            hits.append((match.start(), term))
+    return hits
 
 
 def _best_window(text: str, terms: set[str], limit: int) -> tuple[float, int]:
-    """Score and start offset of the best passage of ``text``."""
+    """Score and start offset of the ``limit``-character window of ``text`` that best matches.
+
+    Distinct terms in the window count most, repetitions a little (log-damped).
+    """
+    hits = _term_hits(text, terms)
     best_score, best_start = 0.0, 0
-    for start, passage in _candidate_passages(text, terms):
-        found = [_ANALYZER.normalize(m.group(0)) for m in TOKEN_PATTERN.finditer(passage)]
-        hits = [t for t in found if t in terms]
-        if not hits:
-            continue
-        # Distinct terms matter most, repetitions a little (log-damped).
-        score = len(set(hits)) * 10 + math.log1p(len(hits))
+    end = 0
+    counts: dict[str, int] = {}
+    for first, (start, _) in enumerate(hits):
+        while end < len(hits) and hits[end][0] < start + limit - 20:
+            counts[hits[end][1]] = counts.get(hits[end][1], 0) + 1
+            end += 1
+        score = len(counts) * 10 + math.log1p(end - first)
         if score > best_score:
             best_score, best_start = score, start
-    return best_score, best_start
+        term = hits[first][1]
+        counts[term] -= 1
+        if not counts[term]:
+            del counts[term]
+    return best_score, _sentence_start(text, best_start)
+
+
+def _sentence_start(text: str, position: int) -> int:
+    """Move ``position`` back to the start of its sentence when that is close by."""
+    window = text[max(0, position - 120) : position]
+    cut = max(window.rfind(". "), window.rfind("\n"), window.rfind("? "), window.rfind("! "))
+    if cut < 0:
+        return position
+    return max(0, position - 120) + cut + 1 + (window[cut] != "\n")
 
 
 def make_snippet(excerpt: str, body: str, terms: set[str], limit: int) -> str:
