@@ -627,8 +627,9 @@ def _clip(text: str, start: int, limit: int) -> str:
     """About ``limit`` characters from ``start``, cut at word boundaries."""
     if start > 0:
         # Begin a little before the passage so that it reads in context.
-        back = text.rfind(" ", 0, max(start - 40, 0) + 1)
-        start = back + 1 if back >= 0 and start - back < 80 else start
+        begin = start - 40
+        back = text.rfind(" ", 0, begin + 1) if begin > 0 else -1
+        start = 0 if begin <= 0 else (back + 1 if back >= 0 and start - back < 80 else start)
     piece = text[start : start + limit]
     if start + limit < len(text):
         piece = piece.rsplit(" ", 1)[0] + " …"
