@@ -627,9 +627,11 @@ def _clip(text: str, start: int, limit: int) -> str:
     """About ``limit`` characters from ``start``, cut at word boundaries."""
     if start > 0:
         # Begin a little before the passage so that it reads in context.
-        begin = start - 40
-        back = text.rfind(" ", 0, begin + 1) if begin > 0 else -1
-        start = 0 if begin <= 0 else (back + 1 if back >= 0 and start - back < 80 else start)
+        if start <= 80:
+            start = 0  # the text's own beginning is close enough
+        else:
+            back = text.rfind(" ", 0, start - 40 + 1)
+            start = back + 1 if back >= 0 and start - back < 80 else start
     piece = text[start : start + limit]
     if start + limit < len(text):
         piece = piece.rsplit(" ", 1)[0] + " …"
