@@ -55,6 +55,9 @@ def parse_request(args: MultiDict, limits: Limits) -> SearchRequest:
     request.per_page = _int_param(args, "per_page", limits.default_page_size)
     if request.per_page not in limits.page_sizes:
         raise QueryError(f"per_page must be one of {', '.join(map(str, limits.page_sizes))}")
+    if args.get("facets", "1") not in ("0", "1"):
+        raise QueryError("facets must be 0 or 1")
+    request.facets = args.get("facets", "1") == "1"
     request.page = _int_param(args, "page", 1)
     if request.page < 1:
         raise QueryError("page starts at 1")

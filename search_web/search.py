@@ -34,8 +34,9 @@ from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
 from indexer.documents import iso_utc
 from indexer.schema import MULTI_SEPARATOR, UNDATED
 from indexer.writing import current_generation
-from search_web.query import QueryError, make_parser, parse_date_bound, parse_query, query_terms
+from search_web.query import TEXT_FIELDS, QueryError, make_parser, parse_date_bound, parse_query, query_terms
 from search_web.settings import Limits
+from search_web.term_scoring import TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("provider", "topic", "year", "kind")
@@ -69,6 +70,7 @@ class SearchRequest:
     sort_explicit: bool = False  # chosen by the user, not the default for the query
     page: int = 1
     per_page: int = 10
+    facets: bool = True  # False: skip facet and month counts (faster, for clients that do not show them)
 
     def selections(self) -> dict[str, list[str]]:
         return {"provider": self.providers, "topic": self.topics, "year": self.years, "kind": self.kinds}
@@ -173,6 +175,9 @@ class Generation:
         with self.index.searcher() as searcher:
             self.columns = Columns(searcher.reader())
             self.doc_count = searcher.doc_count()
+        # Its own searcher: kept open for the generation's life, shared by threads (read-only arrays).
+        self._scorer_searcher = self.index.searcher(weighting=WEIGHTING)
+        self.term_scorer = TermScorer(self._scorer_searcher, WEIGHTING, TEXT_FIELDS)
 
     def searcher(self):
         """This thread's searcher (Whoosh searchers are not shared across threads)."""
@@ -189,6 +194,7 @@ class Generation:
             for searcher in self._searchers:
                 searcher.close()
             self._searchers.clear()
+        self._scorer_searcher.close()
         self.index.close()
 
 
@@ -293,8 +299,8 @@ class SearchIndex:
         for mask in masks.values():
             if mask is not None:
                 selected_docs &= mask
-        facets = self._facets(columns, base, masks, request)
-        months = self._months(columns, selected_docs) if request.years else []
+        facets = self._facets(columns, base, masks, request) if request.facets else {}
+        months = self._months(columns, selected_docs) if request.years and request.facets else []
         order = self._order(gen, selected_docs, scores, request.sort, parsed.text_query is not None)
         total = int(order.size)
         start = (request.page - 1) * request.per_page
@@ -326,6 +332,9 @@ class SearchIndex:
         scores = np.zeros(size, dtype=np.float64)
         if text_query is None:
             return np.ones(size, dtype=bool), scores, False
+        fast = gen.term_scorer.match(text_query)
+        if fast is not None:
+            return fast[0], fast[1], False
         matched = np.zeros(size, dtype=bool)
         searcher = gen.searcher()
         inner = searcher.collector(limit=None, scored=True)
@@ -561,17 +570,40 @@ def highlight(text: str, terms: set[str]) -> str:
     return "".join(out)
 
 
+# Windows are looked for among the first this many term occurrences of a text (bounds the work on
+# a long report that names the query term hundreds of times).
+MAX_SNIPPET_HITS = 400
+
+
 def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
     """Offsets and terms of the words of ``text`` that are query terms.
 
-    A stem is (nearly always) a prefix of the words it comes from, so one
-    regular expression over the whole text finds the candidate words in C;
-    only those are normalised. Long reports have tens of thousands of words.
+    A stem is (nearly always) a prefix of the words it comes from, so the
+    candidates are found with ``str.find`` of each stem's prefix on the
+    lower-cased text (C speed); only the words found there are normalised.
+    Long reports have tens of thousands of words.
     """
-    probes = sorted({re.escape(t[: max(3, len(t) - 1)]) for t in terms}, key=len, reverse=True)
-    finder = re.compile(r"(?<!\w)(?:" + "|".join(probes) + r")\w*(?:['’.]\w+)*", re.IGNORECASE)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # rare letters whose lower case is longer: offsets would shift
+        return _term_hits_by_regex(text, terms)
     hits = []
-    for match in finder.finditer(text):
+    for probe in {t[: max(3, len(t) - 1)] for t in terms}:
+        at = lowered.find(probe)
+        while at != -1:
+            if at == 0 or not lowered[at - 1].isalnum():
+                word = TOKEN_PATTERN.match(text, at)
+                if word is not None:
+                    term = _term(word.group(0))
+                    if term in terms:
+                        hits.append((at, term))
+            at = lowered.find(probe, at + 1)
+    hits.sort()
+    return hits
+
+
+def _term_hits_by_regex(text: str, terms: set[str]) -> list[tuple[int, str]]:
+    hits = []
+    for match in TOKEN_PATTERN.finditer(text):
         term = _term(match.group(0))
         if term in terms:
             hits.append((match.start(), term))
@@ -583,7 +615,7 @@ def _best_window(text: str, terms: set[str], limit: int) -> tuple[float, int]:
 
     Distinct terms in the window count most, repetitions a little (log-damped).
     """
-    hits = _term_hits(text, terms)
+    hits = _term_hits(text, terms)[:MAX_SNIPPET_HITS]
     best_score, best_start = 0.0, 0
     end = 0
     counts: dict[str, int] = {}

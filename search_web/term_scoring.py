@@ -1,0 +1,160 @@
+"""Matching and BM25F scoring of term queries with numpy, equal to Whoosh's own.
+
+Whoosh scores one posting at a time in Python (a field-length lookup and a
+BM25 call per matching document and field): a frequent word over 100,000
+documents costs a second. Queries made only of terms combined with AND, OR
+and NOT — what the search box produces for words and wildcards — are
+evaluated here on whole posting lists instead: each term's document numbers
+and weights are read block by block into arrays (cached per generation), the
+match set is array set logic, and the score of a document is the sum, over
+the positive terms it contains, of exactly Whoosh's ``bm25(idf, weight,
+field length, average field length, B, K1)``, as Whoosh's And/Or matchers
+sum their children. Anything else (phrases, fuzzy terms) returns None and
+goes through Whoosh. ``tests/test_fast_scoring.py`` checks the two agree.
+
+This reads the whoosh3 codec's posting blocks (``_read_ids``/``_weights``),
+which is why whoosh3 is pinned exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.matching import FilterMatcher
+from whoosh.util.numeric import byte_to_length
+
+# byte -> field length, as Whoosh quantises lengths into one byte per document.
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float64)
+POSTINGS_CACHE_TERMS = 512
+
+
+class Unsupported(Exception):
+    """The query has a node this module does not evaluate; use Whoosh."""
+
+
+class TermScorer:
+    """Evaluates term queries over one opened generation (thread-safe)."""
+
+    def __init__(self, searcher: Any, weighting: Any, fields: tuple[str, ...]) -> None:
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.schema = searcher.schema
+        self.size = self.reader.doc_count_all()
+        self.weighting = weighting
+        # The main text fields are loaded up front; others (provider:, topic:) on first use.
+        self.lengths = {name: self._field_lengths(name) for name in fields}
+        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _field_lengths(self, fieldname: str) -> np.ndarray:
+        lengths = np.zeros(self.size, dtype=np.float64)
+        for subreader, offset in self.reader.leaf_readers():
+            column = subreader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            if column is None:
+                continue
+            raw = np.frombuffer(bytes(column[n] for n in range(subreader.doc_count_all())), dtype=np.uint8)
+            lengths[offset : offset + raw.size] = _LENGTH_OF_BYTE[raw]
+        return lengths
+
+    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers and weights of one term, as arrays."""
+        key = (fieldname, text)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        ids: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        btext = text.encode("utf-8") if isinstance(text, str) else text
+        for subreader, offset in self.reader.leaf_readers():
+            if (fieldname, btext) not in subreader:
+                continue
+            matcher = subreader.postings(fieldname, btext)
+            # Deleted documents come wrapped in a filter; the search masks them out itself.
+            while isinstance(matcher, FilterMatcher):
+                matcher = matcher.child
+            if not hasattr(matcher, "_read_ids"):
+                raise Unsupported(f"posting reader {type(matcher).__name__}")
+            while not matcher._atend:
+                matcher._read_ids()
+                matcher._read_weights()
+                ids.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
+                weights.append(np.asarray(matcher._weights, dtype=np.float64))
+                matcher._next_block()
+        result = (
+            (np.concatenate(ids), np.concatenate(weights))
+            if ids
+            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+        )
+        with self._lock:
+            self._cache[key] = result
+            if len(self._cache) > POSTINGS_CACHE_TERMS:
+                self._cache.popitem(last=False)
+        return result
+
+    def match(self, query: wq.Query) -> tuple[np.ndarray, np.ndarray] | None:
+        """(matched mask, scores) for ``query``, or None when it is not a pure term query."""
+        try:
+            mask, positives = self._evaluate(query)
+        except Unsupported:
+            return None
+        scores = np.zeros(self.size, dtype=np.float64)
+        for term in positives:
+            self._add_scores(scores, term)
+        return mask, scores
+
+    def _evaluate(self, node: wq.Query) -> tuple[np.ndarray, list[wq.Term]]:
+        if type(node) is wq.Term:
+            if node.fieldname not in self.schema:
+                raise Unsupported(f"unknown field {node.fieldname}")
+            ids, _ = self.postings(node.fieldname, node.text)
+            mask = np.zeros(self.size, dtype=bool)
+            mask[ids] = True
+            return mask, [node]
+        if type(node) is wq.AndNot:
+            mask, positives = self._evaluate(node.a)
+            excluded, _ = self._evaluate(node.b)
+            return mask & ~excluded, positives
+        if type(node) is wq.And:
+            mask, positives = np.ones(self.size, dtype=bool), []
+            for child in node.subqueries:
+                if type(child) is wq.Not:
+                    excluded, _ = self._evaluate(child.query)
+                    mask &= ~excluded
+                    continue
+                child_mask, child_positives = self._evaluate(child)
+                mask &= child_mask
+                positives += child_positives
+            return mask, positives
+        if type(node) is wq.Or and not node.minmatch and node.scale is None:
+            mask, positives = np.zeros(self.size, dtype=bool), []
+            for child in node.subqueries:
+                child_mask, child_positives = self._evaluate(child)
+                mask |= child_mask
+                positives += child_positives
+            return mask, positives
+        raise Unsupported(type(node).__name__)
+
+    def _add_scores(self, scores: np.ndarray, term: wq.Term) -> None:
+        ids, weights = self.postings(term.fieldname, term.text)
+        if not ids.size:
+            return
+        if not self.schema[term.fieldname].scorable:
+            scores[ids] += weights * term.boost  # Whoosh's WeightScorer: the posting's weight
+            return
+        B = self.weighting._field_B.get(term.fieldname, self.weighting.B)
+        K1 = self.weighting.K1
+        idf = self.searcher.idf(term.fieldname, term.text)
+        avgfl = self.searcher.avg_field_length(term.fieldname) or 1
+        if term.fieldname not in self.lengths:
+            with self._lock:
+                self.lengths[term.fieldname] = self._field_lengths(term.fieldname)
+        lengths = self.lengths[term.fieldname][ids]
+        contribution = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
+        scores[ids] += contribution * term.boost  # a term's document numbers are distinct
