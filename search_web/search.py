@@ -135,6 +135,10 @@ class Columns:
         self.values["topic"], self.topic_codes = _encode(topic_names)
         self.topic_docs = np.asarray(topic_docs, dtype=np.int64)
         self.newest = int(self.date[self.dated & self.live].max()) if (self.dated & self.live).any() else 0
+        # Browse orders, computed once: filtering a precomputed order is O(n), sorting is O(n log n).
+        docnums = np.arange(self.size)
+        self.newest_first = np.lexsort((docnums, -self.date, ~self.dated))
+        self.oldest_first = np.lexsort((docnums, self.date, ~self.dated))
 
     def value_mask(self, facet: str, selected: list[str]) -> np.ndarray | None:
         """Documents having any of ``selected`` values of ``facet`` (None = no filter)."""
@@ -301,9 +305,10 @@ class SearchIndex:
                 selected_docs &= mask
         facets = self._facets(columns, base, masks, request) if request.facets else {}
         months = self._months(columns, selected_docs) if request.years and request.facets else []
-        order = self._order(gen, selected_docs, scores, request.sort, parsed.text_query is not None)
-        total = int(order.size)
         start = (request.page - 1) * request.per_page
+        needed = start + request.per_page
+        order = self._order(gen, selected_docs, scores, request.sort, parsed.text_query is not None, needed)
+        total = int(np.count_nonzero(selected_docs))
         page_docs = order[start : start + request.per_page]
         terms = query_terms(parsed.text_query)
         hits = [self._hit(searcher, int(docnum), terms) for docnum in page_docs]
@@ -388,19 +393,32 @@ class SearchIndex:
         months, counts = np.unique(stamps, return_counts=True)
         return [{"value": str(m), "count": int(c)} for m, c in zip(months, counts, strict=True)]
 
-    def _order(self, gen: Generation, docs: np.ndarray, scores: np.ndarray, sort: str, has_text: bool) -> np.ndarray:
-        """Document numbers of ``docs`` in the requested order."""
+    def _order(
+        self, gen: Generation, docs: np.ndarray, scores: np.ndarray, sort: str, has_text: bool, needed: int
+    ) -> np.ndarray:
+        """The first ``needed`` document numbers of ``docs`` in the requested order.
+
+        Ties break by date, score, then document number, so pages never overlap.
+        """
         columns = gen.columns
+        if not has_text:  # every score is 0: the precomputed date orders are exact
+            order = columns.oldest_first if sort == "oldest" else columns.newest_first
+            return order[docs[order]][:needed]
         docnums = np.flatnonzero(docs)
-        if sort == "relevance" and has_text:
-            final = scores[docnums] * self._recency(gen, docnums)
-            return docnums[np.lexsort((docnums, -final))]
+        if sort == "relevance":
+            key = scores[docnums] * self._recency(gen, docnums)
+            if docnums.size > 4 * needed:
+                # Only candidates at or above the needed-th best can be on the page (ties included).
+                threshold = np.partition(key, docnums.size - needed)[docnums.size - needed]
+                keep = key >= threshold
+                docnums, key = docnums[keep], key[keep]
+            return docnums[np.lexsort((docnums, -key))][:needed]
         dates = columns.date[docnums]
         dated = columns.dated[docnums]
         if sort == "oldest":
             # Undated documents go last in either direction.
-            return docnums[np.lexsort((docnums, dates, ~dated))]
-        return docnums[np.lexsort((docnums, -scores[docnums], -dates, ~dated))]
+            return docnums[np.lexsort((docnums, dates, ~dated))][:needed]
+        return docnums[np.lexsort((docnums, -scores[docnums], -dates, ~dated))][:needed]
 
     def _recency(self, gen: Generation, docnums: np.ndarray) -> np.ndarray:
         columns = gen.columns

@@ -1,0 +1,152 @@
+"""The fast paths (numpy term scoring, facet columns, date column) give the straightforward answers.
+
+On a few thousand generated documents (benchmarks/generate.py), every query of
+the benchmark mix and more is answered twice: by the product, and by the
+straightforward use of Whoosh — ``searcher.search(query, limit=None)`` with
+Whoosh filters for the date range and provider, and facet counts made by
+reading each hit's stored fields. Same matches, same scores, same counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections import Counter
+
+import pytest
+from whoosh import query as wq
+
+from indexer.build import run_build
+from search_web.query import parse_query
+from search_web.search import WEIGHTING, SearchIndex, SearchRequest
+from search_web.settings import Limits
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from generate import Generator
+
+QUERIES = [
+    ("china", None, None),
+    ("export controls", None, None),
+    ("china taiwan drone", None, None),
+    ("chin* OR taiwan", None, None),
+    ("title:russia drone", None, None),
+    ("topic:defense china", None, None),
+    ("kind:report china", None, None),
+    ('"supply chain"', None, None),
+    ("russia", ("2019-01-01", "2020-12-31"), None),
+    ("security", None, "Provider 2"),
+    ("market~", None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("generated")
+    Generator(seed=3, report_share=0.03).write(2500, folder / "src")
+    run_build([folder / "src"], folder / "ix")
+    index = SearchIndex(folder / "ix", Limits(reload_check_s=0))
+    yield index
+    index.close()
+
+
+def straightforward(index: SearchIndex, q: str, dates, provider) -> tuple[dict[str, float], dict[str, Counter]]:
+    """Scores by document id and facet counts, the plain Whoosh way."""
+    gen = index.generation()
+    searcher = gen.index.searcher(weighting=WEIGHTING)
+    try:
+        parsed = parse_query(q, gen.parser, searcher.reader(), index.limits)
+        filters = []
+        if dates:
+            start, end = (dt.datetime.fromisoformat(d) for d in dates)
+            filters.append(wq.DateRange("published", start, end + dt.timedelta(days=1) - dt.timedelta(microseconds=1)))
+        if provider:
+            filters.append(wq.Term("provider", provider))
+        hits = searcher.search(parsed.text_query, limit=None, filter=wq.And(filters) if filters else None)
+        scores, counts = {}, {"provider": Counter(), "topic": Counter(), "year": Counter()}
+        for hit in hits:
+            stored = hit.fields()
+            scores[stored["id"]] = hit.score
+            if stored.get("provider"):
+                counts["provider"][stored["provider"]] += 1
+            counts["topic"].update(stored.get("topics") or [])
+            if stored.get("published"):
+                counts["year"][f"{stored['published'].year:04d}"] += 1
+        return scores, counts
+    finally:
+        searcher.close()
+
+
+def product(index: SearchIndex, q: str, dates, provider) -> tuple[dict[str, float], dict[str, Counter], int]:
+    request = SearchRequest(q=q, per_page=50)
+    if dates:
+        request.date_from, request.date_to = (dt.date.fromisoformat(d) for d in dates)
+    if provider:
+        request.providers = [provider]
+    result = index.search(request, with_suggestion=False)
+    gen = index.generation()
+    parsed = parse_query(q, gen.parser, gen.searcher().reader(), index.limits)
+    fast = gen.term_scorer.match(parsed.text_query)
+    ids = gen.searcher().reader()
+    scores = {}
+    if fast is not None:
+        mask, values = fast
+        for docnum in mask.nonzero()[0]:
+            if gen.columns.live[docnum]:
+                scores[ids.stored_fields(int(docnum))["id"]] = float(values[docnum])
+    counts = {
+        name: Counter({v["value"]: v["count"] for v in values if v["count"]})
+        for name, values in result.facets.items()
+        if name in ("provider", "topic", "year")
+    }
+    return scores, counts, result.total
+
+
+@pytest.mark.parametrize(("q", "dates", "provider"), QUERIES, ids=[q[0] for q in QUERIES])
+def test_same_matches_scores_and_counts_as_plain_whoosh(generated, q, dates, provider):
+    plain_scores, plain_counts = straightforward(generated, q, dates, provider)
+    scores, counts, total = product(generated, q, dates, provider)
+    assert total == len(plain_scores)
+    if provider:  # facets are disjunctive: the provider facet is counted without its own selection
+        plain_counts["provider"] = straightforward(generated, q, dates, None)[1]["provider"]
+    if scores:  # the numpy path answered: its scores must be Whoosh's
+        if dates or provider:
+            scores = {doc_id: s for doc_id, s in scores.items() if doc_id in plain_scores}
+        assert scores.keys() == plain_scores.keys()
+        assert max(abs(scores[d] - plain_scores[d]) for d in scores) < 1e-9
+    else:
+        assert q.startswith('"') or q.endswith("~"), "the fast path should answer term queries"
+    for name in ("provider", "topic", "year"):
+        # Every count shown is the plain count, and the most common value is shown.
+        assert counts[name] == {value: plain_counts[name][value] for value in counts[name]}
+        if plain_counts[name]:
+            best = plain_counts[name].most_common(1)[0][1]
+            assert max(counts[name].values()) == best
+
+
+def test_fast_path_answers_frequent_terms_over_all_matches(generated):
+    plain_scores, _ = straightforward(generated, "china", None, None)
+    scores, _, total = product(generated, "china", None, None)
+    assert total == len(plain_scores) > 1000
+    assert scores.keys() == plain_scores.keys()
+
+
+def test_excluded_words_are_excluded_where_plain_whoosh_lets_one_through(generated):
+    """whoosh3 3.54.0 hazard: AndNot over OR-ed fields returned a document holding the excluded word."""
+    from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer
+
+    normalize = EnglishTokenizer().normalize
+
+    plain_scores, _ = straightforward(generated, "security -china", None, None)
+    scores, _, total = product(generated, "security -china", None, None)
+    reader = generated.generation().searcher().reader()
+    by_id = {fields["id"]: fields for _, fields in reader.iter_docs()}
+
+    def holds_china(doc_id: str) -> bool:
+        text = " ".join(by_id[doc_id].get(f) or "" for f in ("title", "excerpt", "body"))
+        return any(normalize(w) == "china" for w in TOKEN_PATTERN.findall(text))
+
+    assert total == len(scores) > 0
+    assert not any(holds_china(doc_id) for doc_id in scores)
+    leaked = [doc_id for doc_id in plain_scores if holds_china(doc_id)]
+    assert set(plain_scores) - set(leaked) == set(scores)
