@@ -46,5 +46,14 @@ format: $(VENV)/.test-installed
 test: lint
 	$(BIN)/python -m pytest -q
 
+N ?= 100000
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $@
+
+# Not part of `make test`: generates N documents, builds all three engines, writes benchmarks/results/latest.json.
+bench: $(VENV)/.bench-installed
+	$(BIN)/python benchmarks/bench.py --n $(N)
+
 clean:
 	rm -rf $(VENV) $(INDEX)/gen-* $(INDEX)/CURRENT test-output .pytest_cache .ruff_cache

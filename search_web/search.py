@@ -36,7 +36,7 @@ from indexer.schema import MULTI_SEPARATOR, UNDATED
 from indexer.writing import current_generation
 from search_web.query import TEXT_FIELDS, QueryError, make_parser, parse_date_bound, parse_query, query_terms
 from search_web.settings import Limits
-from search_web.term_scoring import TermScorer
+from search_web.term_scoring import DeadlineExceeded, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("provider", "topic", "year", "kind")
@@ -337,7 +337,10 @@ class SearchIndex:
         scores = np.zeros(size, dtype=np.float64)
         if text_query is None:
             return np.ones(size, dtype=bool), scores, False
-        fast = gen.term_scorer.match(text_query)
+        try:
+            fast = gen.term_scorer.match(text_query, deadline)
+        except DeadlineExceeded:
+            return np.zeros(size, dtype=bool), scores, True
         if fast is not None:
             return fast[0], fast[1], False
         matched = np.zeros(size, dtype=bool)

@@ -18,7 +18,9 @@ which is why whoosh3 is pinned exactly.
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -35,6 +37,10 @@ POSTINGS_CACHE_TERMS = 512
 
 class Unsupported(Exception):
     """The query has a node this module does not evaluate; use Whoosh."""
+
+
+class DeadlineExceeded(Exception):
+    """The search's time budget ran out between two terms."""
 
 
 class TermScorer:
@@ -98,19 +104,25 @@ class TermScorer:
                 self._cache.popitem(last=False)
         return result
 
-    def match(self, query: wq.Query) -> tuple[np.ndarray, np.ndarray] | None:
-        """(matched mask, scores) for ``query``, or None when it is not a pure term query."""
+    def match(self, query: wq.Query, deadline: float = math.inf) -> tuple[np.ndarray, np.ndarray] | None:
+        """(matched mask, scores) for ``query``, or None when it is not a pure term query.
+
+        Raises :class:`DeadlineExceeded` when ``time.monotonic()`` passes ``deadline``
+        (checked before each term).
+        """
         try:
-            mask, positives = self._evaluate(query)
+            mask, positives = self._evaluate(query, deadline)
         except Unsupported:
             return None
         scores = np.zeros(self.size, dtype=np.float64)
         for term in positives:
+            _check(deadline)
             self._add_scores(scores, term)
         return mask, scores
 
-    def _evaluate(self, node: wq.Query) -> tuple[np.ndarray, list[wq.Term]]:
+    def _evaluate(self, node: wq.Query, deadline: float) -> tuple[np.ndarray, list[wq.Term]]:
         if type(node) is wq.Term:
+            _check(deadline)
             if node.fieldname not in self.schema:
                 raise Unsupported(f"unknown field {node.fieldname}")
             ids, _ = self.postings(node.fieldname, node.text)
@@ -118,24 +130,24 @@ class TermScorer:
             mask[ids] = True
             return mask, [node]
         if type(node) is wq.AndNot:
-            mask, positives = self._evaluate(node.a)
-            excluded, _ = self._evaluate(node.b)
+            mask, positives = self._evaluate(node.a, deadline)
+            excluded, _ = self._evaluate(node.b, deadline)
             return mask & ~excluded, positives
         if type(node) is wq.And:
             mask, positives = np.ones(self.size, dtype=bool), []
             for child in node.subqueries:
                 if type(child) is wq.Not:
-                    excluded, _ = self._evaluate(child.query)
+                    excluded, _ = self._evaluate(child.query, deadline)
                     mask &= ~excluded
                     continue
-                child_mask, child_positives = self._evaluate(child)
+                child_mask, child_positives = self._evaluate(child, deadline)
                 mask &= child_mask
                 positives += child_positives
             return mask, positives
         if type(node) is wq.Or and not node.minmatch and node.scale is None:
             mask, positives = np.zeros(self.size, dtype=bool), []
             for child in node.subqueries:
-                child_mask, child_positives = self._evaluate(child)
+                child_mask, child_positives = self._evaluate(child, deadline)
                 mask |= child_mask
                 positives += child_positives
             return mask, positives
@@ -158,3 +170,8 @@ class TermScorer:
         lengths = self.lengths[term.fieldname][ids]
         contribution = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
         scores[ids] += contribution * term.boost  # a term's document numbers are distinct
+
+
+def _check(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise DeadlineExceeded
