@@ -63,7 +63,12 @@ class TermScorer:
             column = subreader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
             if column is None:
                 continue
-            raw = np.frombuffer(bytes(column[n] for n in range(subreader.doc_count_all())), dtype=np.uint8)
+            count = subreader.doc_count_all()
+            if getattr(column, "_fixedlen", None) == 1 and hasattr(column, "_dbfile"):
+                # One read of the column's bytes (one byte per document) instead of a call per document.
+                raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
+            else:
+                raw = np.frombuffer(bytes(column[n] for n in range(count)), dtype=np.uint8)
             lengths[offset : offset + raw.size] = _LENGTH_OF_BYTE[raw]
         return lengths
 
