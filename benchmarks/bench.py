@@ -174,17 +174,22 @@ def project_request(q: str, dates, provider, with_facets: bool):
     return request
 
 
-def bench_project(sources: Path, index: Path) -> tuple[dict, list[dict]]:
+def bench_project(sources: Path, index: Path, previous: dict | None = None) -> tuple[dict, list[dict]]:
+    """Build (or, given ``previous`` build figures, reuse) the project's index and time its search."""
     from search_web.search import SearchIndex, SearchRequest
 
-    shutil.rmtree(index, ignore_errors=True)
-    build = run_measured(PROJECT_BUILD, str(sources), str(index))
-    metrics = {
-        "index_docs_per_s": round(build["documents"] / build["seconds"], 1),
-        "peak_rss_mb": build["peak_rss_mb"],
-        "documents": build["documents"],
-        "index_seconds": round(build["seconds"], 1),
-    }
+    if previous is None:
+        shutil.rmtree(index, ignore_errors=True)
+        build = run_measured(PROJECT_BUILD, str(sources), str(index))
+        metrics = {
+            "index_docs_per_s": round(build["documents"] / build["seconds"], 1),
+            "peak_rss_mb": build["peak_rss_mb"],
+            "documents": build["documents"],
+            "index_seconds": round(build["seconds"], 1),
+        }
+    else:
+        keys = ("index_docs_per_s", "peak_rss_mb", "documents", "index_seconds")
+        metrics = {key: previous[key] for key in keys} | {"build_reused": True}
     from indexer.writing import current_generation
 
     generation = current_generation(index)
@@ -518,10 +523,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--data", type=Path, default=DATA, help="where generated sources and indexes go")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--skip-anchors", action="store_true", help="measure the project only")
+    parser.add_argument(
+        "--reuse-build",
+        action="store_true",
+        help="keep the project index of the last run at this N and its build figures (search changes only)",
+    )
     args = parser.parse_args(argv)
     work = args.data / str(args.n)
     sources = generate(args.n, work / "sources")
-    project, documents = bench_project(sources, work / "project-index")
+    previous = None
+    if args.reuse_build and args.out.exists():
+        last = json.loads(args.out.read_text("utf-8"))
+        previous = last["engines"]["project"] if last.get("n") == args.n else None
+    project, documents = bench_project(sources, work / "project-index", previous)
     engines = {"project": project}
     if not args.skip_anchors:
         docs_path = work / "documents.jsonl"

@@ -593,7 +593,7 @@ def highlight(text: str, terms: set[str]) -> str:
 
 # Windows are looked for among the first this many term occurrences of a text (bounds the work on
 # a long report that names the query term hundreds of times).
-MAX_SNIPPET_HITS = 400
+MAX_SNIPPET_HITS = 200
 
 
 def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
@@ -610,13 +610,15 @@ def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
     hits = []
     for probe in {t[: max(3, len(t) - 1)] for t in terms}:
         at = lowered.find(probe)
-        while at != -1:
+        found = 0
+        while at != -1 and found < MAX_SNIPPET_HITS:
             if at == 0 or not lowered[at - 1].isalnum():
                 word = TOKEN_PATTERN.match(text, at)
                 if word is not None:
                     term = _term(word.group(0))
                     if term in terms:
                         hits.append((at, term))
+                        found += 1
             at = lowered.find(probe, at + 1)
     hits.sort()
     return hits
