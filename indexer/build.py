@@ -12,6 +12,7 @@ same documents as a rebuild.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections import Counter
@@ -22,7 +23,7 @@ from typing import Any
 from indexer.catalog import Catalog, fingerprint, load_catalog, load_fingerprints, write_catalog
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes
 from indexer.limits import LIMITS
-from indexer.schema import SCHEMA_VERSION
+from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
 from indexer.sources import SourceFile, content_hash, discover, read_source
 from indexer.writing import (
     Progress,
@@ -178,6 +179,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             if written != len(documents):
                 raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
             write_catalog(generation, sources.parsed, fingerprints)
+            (generation / SPELLING_FILE).write_text(json.dumps(spelling_words(documents)), "utf-8")
             finish_generation(generation, build_info)
         except BaseException:
             shutil.rmtree(generation, ignore_errors=True)

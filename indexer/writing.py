@@ -30,7 +30,7 @@ from whoosh import index as whoosh_index
 
 from indexer.catalog import CATALOG_FILE, FINGERPRINTS_FILE
 from indexer.documents import Document
-from indexer.schema import SCHEMA_VERSION, build_schema, to_fields
+from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, build_schema, to_fields
 
 POINTER_FILE = "CURRENT"
 LOCK_FILE = ".lock"
@@ -38,7 +38,7 @@ BUILD_INFO = "build.json"
 GENERATION_PREFIX = "gen-"
 WRITER_MEMORY_MB = 256
 # Files of ours inside a generation folder (the rest belongs to Whoosh).
-OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE})
+OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FILE})
 
 # progress(stage, done, total): "indexing" per document, "committing" 0/1 then 1/1.
 Progress = Callable[[str, int, int], None]

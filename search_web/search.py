@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import math
 import re
 import threading
@@ -26,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import collectors, scoring
+from whoosh import collectors, scoring, spelling
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
 from indexer.documents import iso_utc
-from indexer.schema import MULTI_SEPARATOR, UNDATED
+from indexer.schema import MULTI_SEPARATOR, SPELLING_FILE, UNDATED
 from indexer.writing import current_generation
 from search_web.query import TEXT_FIELDS, QueryError, make_parser, parse_date_bound, parse_query, query_terms
 from search_web.settings import Limits
@@ -181,7 +182,18 @@ class Generation:
             self.doc_count = searcher.doc_count()
         # Its own searcher: kept open for the generation's life, shared by threads (read-only arrays).
         self._scorer_searcher = self.index.searcher(weighting=WEIGHTING)
+        self._corrector: spelling.Corrector | None = None
         self.term_scorer = TermScorer(self._scorer_searcher, WEIGHTING, TEXT_FIELDS)
+
+    def corrector(self) -> spelling.Corrector:
+        """The did-you-mean corrector over this generation's dictionary, loaded on first use."""
+        if self._corrector is None:
+            try:
+                counts = json.loads((self.folder / SPELLING_FILE).read_text("utf-8"))
+            except (OSError, ValueError):
+                counts = {}
+            self._corrector = WordCorrector(counts)
+        return self._corrector
 
     def searcher(self):
         """This thread's searcher (Whoosh searchers are not shared across threads)."""
@@ -200,6 +212,18 @@ class Generation:
             self._searchers.clear()
         self._scorer_searcher.close()
         self.index.close()
+
+
+class WordCorrector(spelling.Corrector):
+    """Suggests the closest dictionary words; among equally close ones, the most frequent."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+        self.words = spelling.ListCorrector(sorted(counts))
+
+    def _suggestions(self, text: str, maxdist: int, prefix: int):
+        for score, word in self.words._suggestions(text, maxdist, prefix):
+            yield score - 0.5 / self.counts[word], word
 
 
 class DeadlineCollector(collectors.WrappingCollector):
@@ -454,7 +478,7 @@ class SearchIndex:
             term = analyzer.normalize(word) if isinstance(analyzer, EnglishTokenizer) else word.lower()
             if any(reader.doc_frequency(f, term) for f in ("title", "excerpt", "body")):
                 continue
-            options = searcher.suggest("spell", fold(word), limit=1, maxdist=2, prefix=1)
+            options = self.generation().corrector().suggest(fold(word), limit=1, maxdist=2, prefix=1)
             if options and options[0] != fold(word):
                 corrected = re.sub(rf"\b{re.escape(word)}\b", options[0], corrected, count=1)
                 changed = True
