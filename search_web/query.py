@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from whoosh import qparser
 from whoosh import query as wq
 
+from indexer.documents import canonical_url, stable_id
 from search_web.settings import Limits
 
 TEXT_FIELDS = ("title", "excerpt", "body")
@@ -147,6 +148,7 @@ def parse_query(text: str, parser: qparser.QueryParser, reader, limits: Limits) 
     if len(text) > limits.max_query_chars:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {limits.max_query_chars}")
     text = text.replace("\x00", " ")
+    text, url_query = _take_urls(text)
     text, date_from, date_to = _take_date_terms(text)
     text = _rewrite_fields(text).strip()
     words = [
@@ -157,7 +159,7 @@ def parse_query(text: str, parser: qparser.QueryParser, reader, limits: Limits) 
     ]
     words = [w for w in words if w not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")]
     if not text:
-        return ParsedQuery(None, date_from, date_to, words)
+        return ParsedQuery(url_query, date_from, date_to, words)
     try:
         parsed = parser.parse(text)
     except RecursionError as exc:
@@ -168,7 +170,31 @@ def parse_query(text: str, parser: qparser.QueryParser, reader, limits: Limits) 
     result = bounded.visit(parsed)
     if bounded.clauses > limits.max_clauses:
         raise QueryError(f"the query has {bounded.clauses} parts; at most {limits.max_clauses} are allowed")
+    if url_query is not None:
+        result = wq.And([result, url_query])
     return ParsedQuery(result, date_from, date_to, words, bounded.cut)
+
+
+_PASTED_URL = re.compile(r"https?://[^\s\"<>]+", re.I)
+
+
+def _take_urls(text: str) -> tuple[str, wq.Query | None]:
+    """Pasted links become a search for the document at that address.
+
+    A document's id is derived from its canonical URL, so the id field finds
+    it without indexing URLs; the rest of the text is searched as usual.
+    """
+    ids = []
+    for match in _PASTED_URL.finditer(text):
+        url = canonical_url(match.group(0).rstrip(".,;:!?)]}'"))
+        if url:
+            ids.append(stable_id("u", url))
+    if not ids:
+        return text, None
+    rest = _PASTED_URL.sub(" ", text)
+    if not re.search(r"\w", rest):
+        rest = ""  # only the brackets or punctuation the link was pasted with
+    return rest, wq.Or([wq.Term("id", doc_id) for doc_id in dict.fromkeys(ids)])
 
 
 class _Bounder:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -234,3 +234,11 @@ def test_unknown_document_is_404(client):
 def test_only_get_is_accepted(client):
     assert client.post("/api/search", data={"q": "x"}).status_code == 405
     assert client.delete("/").status_code == 405
+
+
+def test_pasted_url_finds_its_document(client):
+    hit = next(h for h in get(client, "/api/search?q=china&per_page=50")["hits"] if h["url"])
+    for pasted in (hit["url"], hit["url"] + "?utm_source=newsletter", f"({hit['url']})."):
+        data = get(client, "/api/search?" + urlencode({"q": pasted}))
+        assert [h["id"] for h in data["hits"]] == [hit["id"]], pasted
+    assert get(client, "/api/search?" + urlencode({"q": "https://nowhere.example/x"}))["total"] == 0
