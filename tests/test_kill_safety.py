@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from indexer.build import PARALLEL_PARSE_MIN_FILES
 from indexer.catalog import load_fingerprints
 from indexer.writing import LOCK_FILE, POINTER_FILE, current_generation, read_pointer
 from search_web.search import SearchIndex, SearchRequest
@@ -22,7 +23,7 @@ from search_web.settings import Limits
 from tests.conftest import REPO, run_indexer, write_news_records
 
 KILLS = 24
-RECORDS = 300
+RECORDS = 1200  # above PARALLEL_PARSE_MIN_FILES: the parse worker processes are killed too
 
 
 def answers(index_dir: Path) -> tuple[int, list[str]]:
@@ -37,12 +38,28 @@ def answers(index_dir: Path) -> tuple[int, list[str]]:
 
 def change_sources(sources: Path, round_number: int) -> None:
     """Give the next build or update real work: edited titles and new files."""
-    for number in range(0, RECORDS, 6):
+    for number in range(0, RECORDS, 24):
         path = sources / f"r{number}.md"
         text = path.read_text("utf-8").split("\n")
         text[1] = f'title: "Sanctions item {number} revision {round_number}"'
         path.write_text("\n".join(text), "utf-8")
     write_news_records(sources, 10, start=10_000 + round_number * 10)
+
+
+def indexer_processes(index: Path) -> list[int]:
+    """Processes still running an indexer (or one of its workers) on ``index``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            state = (proc / "stat").read_text().split(") ", 1)[1][0]
+        except (OSError, IndexError):
+            continue
+        if "indexer" in command and str(index) in command and state != "Z":
+            found.append(int(proc.name))
+    return found
 
 
 def start(command: str, sources: Path, index: Path) -> subprocess.Popen:
@@ -74,7 +91,8 @@ def kill_at_random_moment(process: subprocess.Popen, rng: random.Random, run_sec
 
 def test_twenty_plus_random_kills_leave_the_served_index_answering_as_before(tmp_path):
     sources, index = tmp_path / "src", tmp_path / "ix"
-    write_news_records(sources, RECORDS, related=1)
+    assert RECORDS >= PARALLEL_PARSE_MIN_FILES
+    write_news_records(sources, RECORDS)
     started = time.monotonic()
     assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
     run_seconds = time.monotonic() - started
@@ -102,6 +120,12 @@ def test_twenty_plus_random_kills_leave_the_served_index_answering_as_before(tmp
                 assert served.search(SearchRequest(q="sanctions")).total == expected[0]
     finally:
         served.close()
+
+    # Orphaned parse workers notice their parent's death (their task pipe closes) and exit.
+    deadline = time.monotonic() + 10
+    while indexer_processes(index) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert indexer_processes(index) == []
 
     final = run_indexer("update", str(sources), "--index", str(index))
     assert final.returncode == 0, final.stderr
