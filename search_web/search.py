@@ -21,7 +21,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -594,12 +594,16 @@ def _term(word: str) -> str:
     return term
 
 
-def _term_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
-    spans = []
+def _matching_words(text: str, terms: set[str]) -> Iterator[tuple[re.Match[str], str]]:
+    """Every word of ``text`` whose index term is one of ``terms``, with that term."""
     for match in TOKEN_PATTERN.finditer(text):
-        if _term(match.group(0)) in terms:
-            spans.append((match.start(), match.end()))
-    return spans
+        term = _term(match.group(0))
+        if term in terms:
+            yield match, term
+
+
+def _term_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
+    return [(match.start(), match.end()) for match, _ in _matching_words(text, terms)]
 
 
 def highlight(text: str, terms: set[str]) -> str:
@@ -649,12 +653,7 @@ def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
 
 
 def _term_hits_by_regex(text: str, terms: set[str]) -> list[tuple[int, str]]:
-    hits = []
-    for match in TOKEN_PATTERN.finditer(text):
-        term = _term(match.group(0))
-        if term in terms:
-            hits.append((match.start(), term))
-    return hits
+    return [(match.start(), term) for match, term in _matching_words(text, terms)]
 
 
 def _best_window(text: str, terms: set[str], limit: int) -> tuple[float, int]:
