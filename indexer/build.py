@@ -101,11 +101,6 @@ class IncompleteIndex(RuntimeError):
     """The written index does not hold every document; not swapped in."""
 
 
-def manifest_key(source: SourceFile) -> str:
-    """Key of a file in the build manifest: its folder's name and its path."""
-    return f"{source.root_name}/{source.relpath}"
-
-
 def run_build(
     roots: list[Path], index_root: Path, progress: Progress | None = None, *, allow_shrink: bool = False
 ) -> Summary:
@@ -167,7 +162,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             "documents_by_root": by_root,
         }
         nothing_changed = not (summary.files_added or summary.files_changed or summary.files_removed)
-        incremental = catalog is not None and live is not None
+        incremental = catalog is not None  # a catalog is only loaded from a live generation
         if incremental and nothing_changed and live_info.get("roots") == build_info["roots"]:
             summary.note = "nothing changed since the last build or update; the index was left as it was"
             summary.generation = live.name
@@ -211,9 +206,9 @@ def _read_sources(
     summary.files_seen = len(found)
     result = _Sources()
     seen: set[str] = set()
-    tasks = [(source, catalog.sha256(manifest_key(source)) if catalog else None) for source in found]
-    for number, (source, (item, _)) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
-        key = manifest_key(source)
+    tasks = [(source, catalog.sha256(source.key) if catalog else None) for source in found]
+    for number, (source, item) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
+        key = source.key
         seen.add(key)
         if item is None:  # content unchanged: the catalog's parse result stands
             item = catalog.parsed(key)
@@ -230,20 +225,19 @@ def _read_sources(
     return result
 
 
-def _read_one(task: tuple[SourceFile, str | None]) -> tuple[ParsedFile | None, str]:
+def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
     """Read one file and parse it, unless its content hash is the known one (then None)."""
     source, known_sha = task
     try:
         read = read_source(source)
     except OSError as exc:
-        return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}"), ""
-    sha = content_hash(read.data)
-    if known_sha is not None and known_sha == sha:
-        return None, sha
-    return parse_bytes(source, read), sha
+        return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
+    if known_sha is not None and known_sha == content_hash(read.data):
+        return None
+    return parse_bytes(source, read)
 
 
-def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[tuple[ParsedFile | None, str]]:
+def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[ParsedFile | None]:
     """:func:`_read_one` over every file, in order; on all cores when there are many.
 
     Parsing is a third of a build. Pool workers exit when this process dies
@@ -305,9 +299,9 @@ def is_stale(roots: list[Path], index_root: Path) -> tuple[bool, str]:
     files: dict[str, str] = {}
     for source in discover(roots):
         try:
-            files[manifest_key(source)] = content_hash(read_source(source).data)
+            files[source.key] = content_hash(read_source(source).data)
         except OSError:
-            files[manifest_key(source)] = ""
+            files[source.key] = ""
     if files != info.get("files"):
         return True, "source files changed since the last build"
     return False, "index is up to date"

@@ -20,6 +20,7 @@ from pathlib import Path
 from indexer.corpus import ParsedFile
 from indexer.documents import Document
 from indexer.schema import to_fields
+from indexer.sources import file_key
 
 CATALOG_FILE = "catalog.jsonl"
 FINGERPRINTS_FILE = "documents.json"
@@ -63,7 +64,7 @@ def load_catalog(generation: Path) -> Catalog | None:
         with open(generation / CATALOG_FILE, encoding="utf-8") as handle:
             for line in handle:
                 entry = json.loads(line)
-                files[f"{entry['root_name']}/{entry['relpath']}"] = entry
+                files[file_key(entry["root_name"], entry["relpath"])] = entry
     except (OSError, ValueError, KeyError, TypeError):
         return None
     fingerprints = load_fingerprints(generation)

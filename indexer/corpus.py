@@ -18,7 +18,7 @@ from typing import Any
 from indexer.documents import Document, InvalidDocument, cap_sizes, validate
 from indexer.news import looks_like_news, parse_news
 from indexer.reports import parse_report
-from indexer.sources import SkipFile, SourceBytes, SourceFile, content_hash, decode, read_source
+from indexer.sources import SkipFile, SourceBytes, SourceFile, content_hash, decode, file_key, read_source
 
 
 @dataclass
@@ -46,7 +46,7 @@ class ParsedFile:
     @property
     def key(self) -> str:
         """The file's key in manifests: its folder's name and its path."""
-        return f"{self.root_name}/{self.relpath}"
+        return file_key(self.root_name, self.relpath)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for the catalog kept beside each index generation."""

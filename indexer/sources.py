@@ -42,6 +42,16 @@ class SourceFile:
     def root_name(self) -> str:
         return self.root.name or str(self.root)
 
+    @property
+    def key(self) -> str:
+        """The file's key in manifests and the catalog."""
+        return file_key(self.root_name, self.relpath)
+
+
+def file_key(root_name: str, relpath: str) -> str:
+    """Key of a source file: its folder's name and its path inside it."""
+    return f"{root_name}/{relpath}"
+
 
 def discover(roots: list[Path]) -> Iterator[SourceFile]:
     """Yield every candidate source file under ``roots`` in a stable order.
