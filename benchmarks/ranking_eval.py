@@ -48,7 +48,8 @@ def judgment_key(hit: dict) -> str:
 
 
 def product_ranking(index: SearchIndex, q: str, depth: int = 50) -> list[str]:
-    hits = index.search(SearchRequest(q=q, per_page=50), with_suggestion=False).hits[:depth]
+    # Judgments are per document, so copies of one story are ranked, not folded.
+    hits = index.search(SearchRequest(q=q, per_page=50, collapse=False), with_suggestion=False).hits[:depth]
     return [judgment_key(hit) for hit in hits]
 
 

@@ -15,10 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.countries import find_countries
 from indexer.documents import Document, InvalidDocument, cap_sizes, validate
 from indexer.news import looks_like_news, parse_news
 from indexer.reports import parse_report
 from indexer.sources import SkipFile, SourceBytes, SourceFile, content_hash, decode, file_key, read_source
+from indexer.stories import assign_stories
 
 
 @dataclass
@@ -85,6 +87,7 @@ def parse_bytes(source: SourceFile, read: SourceBytes) -> ParsedFile:
         documents, warnings = parser(text, root_name=source.root_name, relpath=source.relpath)
         for doc in documents:
             warnings += [f"{doc.kind} {doc.title[:60]!r}: {w}" for w in cap_sizes(doc)]
+            doc.countries = find_countries(doc.title, doc.excerpt, doc.body)
         validate(documents)
     except SkipFile as exc:
         parsed.skipped = exc.describe()
@@ -133,6 +136,7 @@ def assemble(files: Iterable[ParsedFile]) -> Assembly:
         _link_to_parent(by_id, doc)
     documents = list(by_id.values())
     _normalise_providers(documents)
+    assign_stories(documents)
     return Assembly(documents=documents, warnings=warnings)
 
 

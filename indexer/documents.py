@@ -48,6 +48,8 @@ class Document:
     parent_id: str = ""
     related_ids: list[str] = field(default_factory=list)
     quality: int | None = None
+    countries: list[str] = field(default_factory=list)  # ISO 3166 alpha-2 codes, see indexer.countries
+    story: str = ""  # story cluster id, see indexer.stories
 
     def to_dict(self) -> dict:
         """Plain-data view (published as ISO 8601 UTC) for JSON and tests."""
@@ -92,7 +94,7 @@ def validate(documents: Iterable[Document]) -> None:
             _check_encodable(name, value)
         if not doc.title.strip():
             raise InvalidDocument("document without title")
-        for name in ("topics", "authors", "editors", "related_ids"):
+        for name in ("topics", "authors", "editors", "related_ids", "countries"):
             values = getattr(doc, name)
             if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
                 raise InvalidDocument(f"{name} must be a list of non-empty texts")

@@ -1,7 +1,8 @@
 """The Whoosh schema and the mapping from :class:`Document` to index fields.
 
 Text fields are analysed with :mod:`indexer.analysis`; title is weighted above
-excerpt above body. Facet values (provider, topics, kind, date) are also kept
+excerpt above body. Facet values (provider, topics, countries, kind, date) and
+the story id are also kept
 as columns so that the search side can count them without loading documents.
 """
 
@@ -24,7 +25,8 @@ BODY_BOOST = 1.0
 MULTI_SEPARATOR = "\x1f"
 # The did-you-mean dictionary, written beside each generation's index.
 SPELLING_FILE = "spelling.json"
-SCHEMA_VERSION = 2  # 2: the did-you-mean dictionary moved from a field to spelling.json
+# 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories
+SCHEMA_VERSION = 3
 # date_key of an undated document: below every real date, so that one
 # integer column sorts and filters every document.
 UNDATED = -(2**62)
@@ -60,6 +62,10 @@ def build_schema() -> fields.Schema:
         parent_id=fields.ID(stored=True),
         related_ids=fields.STORED(),
         quality=fields.STORED(),
+        countries=fields.STORED(),
+        country=fields.KEYWORD(commas=True, lowercase=True),
+        country_column=fields.COLUMN(columns.VarBytesColumn()),
+        story=fields.ID(stored=True, sortable=True),
     )
 
 
@@ -108,6 +114,10 @@ def to_fields(doc: Document) -> dict[str, Any]:
         "parent_id": doc.parent_id,
         "related_ids": list(doc.related_ids),
         "quality": doc.quality,
+        "countries": list(doc.countries),
+        "country": ",".join(doc.countries),
+        "country_column": MULTI_SEPARATOR.join(doc.countries).encode("utf-8"),
+        "story": doc.story or doc.id,
     }
     values["date_key"] = UNDATED
     if doc.published is not None:

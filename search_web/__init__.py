@@ -37,10 +37,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limits = Limits.from_mapping(app.config["LIMITS"])
     app.extensions["search_index"] = SearchIndex(app.config["INDEX_DIR"], limits)
 
-    from search_web import api, views
+    from search_web import api, exports, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(exports.bp)
 
     @app.before_request
     def refuse_writes():

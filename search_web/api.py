@@ -1,4 +1,4 @@
-"""The JSON API: ``/api/search`` and ``/api/doc/<id>`` (a contract; see README)."""
+"""The JSON API: ``/api/search``, ``/api/timeline`` and ``/api/doc/<id>`` (a contract; see README)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,17 @@ def search():
     except QueryError as exc:
         return jsonify({"error": str(exc)}), 400
     return jsonify(result.to_json())
+
+
+@bp.get("/timeline")
+def timeline():
+    from search_web import search_index
+
+    index = search_index()
+    try:
+        return jsonify(index.timeline(parse_request(request.args, index.limits)))
+    except QueryError as exc:
+        return jsonify({"error": str(exc)}), 400
 
 
 @bp.get("/doc/<path:doc_id>")

@@ -10,12 +10,13 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
+from indexer.countries import resolve_country
 from search_web.query import QueryError
 from search_web.search import SORTS, SearchRequest, validate_date_param
 from search_web.settings import Limits
 
-LIST_PARAMS = {"provider": "providers", "topic": "topics", "year": "years", "kind": "kinds"}
-STATE_PARAMS = ("q", "provider", "topic", "year", "kind", "from", "to", "sort", "per_page")
+LIST_PARAMS = {"provider": "providers", "topic": "topics", "country": "countries", "year": "years", "kind": "kinds"}
+FILTER_PARAMS = (*LIST_PARAMS, "from", "to")
 
 
 def _int_param(args: MultiDict, name: str, default: int) -> int:
@@ -28,8 +29,15 @@ def _int_param(args: MultiDict, name: str, default: int) -> int:
         raise QueryError(f"{name} must be a whole number, not '{raw[:40]}'") from None
 
 
-def parse_request(args: MultiDict, limits: Limits) -> SearchRequest:
-    """Validate URL parameters into a search request."""
+def _flag(args: MultiDict, name: str, default: bool) -> bool:
+    raw = args.get(name, "")
+    if raw not in ("", "0", "1"):
+        raise QueryError(f"{name} must be 0 or 1")
+    return default if raw == "" else raw == "1"
+
+
+def parse_request(args: MultiDict, limits: Limits, *, collapse: bool = True) -> SearchRequest:
+    """Validate URL parameters into a search request (``collapse``: its default)."""
     for name in set(args.keys()):
         if len(args.getlist(name)) > limits.max_param_values:
             raise QueryError(f"parameter '{name}' is repeated more than {limits.max_param_values} times")
@@ -39,6 +47,13 @@ def parse_request(args: MultiDict, limits: Limits) -> SearchRequest:
         if len(values) > limits.max_filter_values:
             raise QueryError(f"at most {limits.max_filter_values} values of '{param}' can be selected at once")
         setattr(request, attribute, values)
+    codes = []
+    for value in request.countries:
+        code = resolve_country(value)
+        if code is None:
+            raise QueryError(f"unknown country '{value[:40]}': use a name or an ISO code such as CN")
+        codes.append(code)
+    request.countries = list(dict.fromkeys(codes))
     for year in request.years:
         if not (len(year) == 4 and year.isdigit()):
             raise QueryError(f"year must be four digits, not '{year[:40]}'")
@@ -55,9 +70,8 @@ def parse_request(args: MultiDict, limits: Limits) -> SearchRequest:
     request.per_page = _int_param(args, "per_page", limits.default_page_size)
     if request.per_page not in limits.page_sizes:
         raise QueryError(f"per_page must be one of {', '.join(map(str, limits.page_sizes))}")
-    if args.get("facets", "1") not in ("0", "1"):
-        raise QueryError("facets must be 0 or 1")
-    request.facets = args.get("facets", "1") == "1"
+    request.facets = _flag(args, "facets", True)
+    request.collapse = _flag(args, "collapse", collapse)
     request.page = _int_param(args, "page", 1)
     if request.page < 1:
         raise QueryError("page starts at 1")
@@ -81,6 +95,8 @@ def state_params(request: SearchRequest) -> list[tuple[str, str]]:
         pairs.append(("sort", request.sort))
     if request.per_page != 10:
         pairs.append(("per_page", str(request.per_page)))
+    if not request.collapse:
+        pairs.append(("collapse", "0"))
     return pairs
 
 

@@ -2,7 +2,7 @@
 
 Words are all required (AND) and ranked; ``"phrases"``, ``OR``, ``-word`` /
 ``NOT``, ``field:value`` for title, provider, topic, author and kind, and
-``published:2019..2021`` date ranges. Everything expensive is bounded here,
+``published:2019..2021`` date ranges, ``country:china`` (a name or an ISO code). Everything expensive is bounded here,
 before Whoosh sees it: length, nesting, clause count, wildcard prefixes and
 their expansion, fuzzy distance.
 """
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from whoosh import qparser
 from whoosh import query as wq
 
+from indexer.countries import resolve_country
 from indexer.documents import canonical_url, stable_id
 from search_web.settings import Limits
 
@@ -32,12 +33,14 @@ FIELD_ALIASES = {
     "topic": "topic_text",
     "author": "author_text",
     "kind": "kind",
+    "country": "country",
 }
 DATE_FIELDS = ("published", "date")
 KNOWN_FIELDS = tuple(FIELD_ALIASES) + DATE_FIELDS
 
 _FIELD_REF = re.compile(r"(?<![\w.:/])([A-Za-z_][\w]*):(?=\S|$)")
 _DATE_TERM = re.compile(r"(?<!\S)(?:published|date):(\S*)(?!\S)", re.I)
+_COUNTRY_TERM = re.compile(r'(?<![\w.:/])country:(?:"([^"]*)"|([^\s()"]+))', re.I)
 _DATE_VALUE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
@@ -95,6 +98,19 @@ def _take_date_terms(text: str) -> tuple[str, dt.datetime | None, dt.datetime | 
     return _DATE_TERM.sub(" ", text), date_from, date_to
 
 
+def _resolve_countries(text: str) -> str:
+    """``country:china`` / ``country:"United States"`` -> ``country:cn`` (the indexed code)."""
+
+    def code(match: re.Match[str]) -> str:
+        value = match.group(1) if match.group(1) is not None else match.group(2)
+        resolved = resolve_country(value)
+        if resolved is None:
+            raise QueryError(f"unknown country '{value[:40]}' in country:; use a name or an ISO code such as CN")
+        return f"country:{resolved.lower()}"
+
+    return _COUNTRY_TERM.sub(code, text)
+
+
 def _outside_quotes(text: str) -> list[tuple[bool, str]]:
     """Split text into (is_quoted, part) pieces."""
     parts = text.split('"')
@@ -150,7 +166,7 @@ def parse_query(text: str, parser: qparser.QueryParser, reader, limits: Limits) 
     text = text.replace("\x00", " ")
     text, url_query = _take_urls(text)
     text, date_from, date_to = _take_date_terms(text)
-    text = _rewrite_fields(text).strip()
+    text = _rewrite_fields(_resolve_countries(text)).strip()
     words = [
         w
         for q, part in _outside_quotes(text)

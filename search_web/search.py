@@ -32,6 +32,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
+from indexer.countries import country_name
 from indexer.documents import iso_utc
 from indexer.schema import MULTI_SEPARATOR, SPELLING_FILE, UNDATED
 from indexer.writing import current_generation
@@ -40,7 +41,8 @@ from search_web.settings import Limits
 from search_web.term_scoring import DeadlineExceeded, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
-FACETS = ("provider", "topic", "year", "kind")
+FACETS = ("provider", "topic", "country", "year", "kind")
+MULTI_VALUED = {"topic": "topic_column", "country": "country_column"}
 KIND_ORDER = ("news", "related", "report")
 # BM25F: long reports must not win by repeating words, so the body field is
 # normalised harder for length and saturates sooner than title and excerpt.
@@ -49,7 +51,25 @@ WEIGHTING = scoring.BM25F(B=0.75, K1=1.2, body_B=0.9)
 # RECENCY_HALF_LIFE_DAYS before the newest item in the index.
 RECENCY_WEIGHT = 0.2
 RECENCY_HALF_LIFE_DAYS = 365.0
-HIT_FIELDS = ("id", "kind", "title", "url", "provider", "provider_domain", "topics", "published", "source")
+HIT_FIELDS = ("id", "kind", "title", "url", "provider", "provider_domain", "topics", "published", "source", "story")
+
+
+@dataclass
+class _Selection:
+    """The documents a request selects, before ordering and paging."""
+
+    gen: Generation
+    searcher: Any
+    parsed: Any
+    base: np.ndarray  # matches within the date range, before facet selections
+    masks: dict[str, np.ndarray | None]
+    selected: np.ndarray
+    scores: np.ndarray
+    cut_short: bool
+
+    @property
+    def has_text(self) -> bool:
+        return self.parsed.text_query is not None
 
 
 class IndexUnavailable(RuntimeError):
@@ -65,6 +85,7 @@ class SearchRequest:
     topics: list[str] = field(default_factory=list)
     years: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)  # alpha-2 codes
     date_from: dt.date | None = None
     date_to: dt.date | None = None  # inclusive
     sort: str = "relevance"
@@ -72,9 +93,17 @@ class SearchRequest:
     page: int = 1
     per_page: int = 10
     facets: bool = True  # False: skip facet and month counts (faster, for clients that do not show them)
+    collapse: bool = True  # one result per story, with "+N more"
+    timeline: bool = False  # also count the matches per period (the search page's chart)
 
     def selections(self) -> dict[str, list[str]]:
-        return {"provider": self.providers, "topic": self.topics, "year": self.years, "kind": self.kinds}
+        return {
+            "provider": self.providers,
+            "topic": self.topics,
+            "country": self.countries,
+            "year": self.years,
+            "kind": self.kinds,
+        }
 
 
 @dataclass
@@ -92,12 +121,17 @@ class SearchResult:
     months: list[dict[str, Any]]
     cut_short: bool = False
     terms: set[str] = field(default_factory=set)
+    stories: int = 0  # results after collapsing stories (== total when not collapsed)
+    collapse: bool = True
+    timeline: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``/api/search`` contract."""
         return {
             "query": self.query,
             "total": self.total,
+            "stories": self.stories,
+            "collapse": self.collapse,
             "page": self.page,
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),
@@ -126,15 +160,19 @@ class Columns:
             self.values[facet], self.codes[facet] = _encode(raw)
         self.date = np.fromiter(reader.column_reader("date_key", translate=True), dtype=np.int64, count=self.size)
         self.dated = self.date != UNDATED
-        # Topics are multi-valued: one (document, value) pair per entry.
-        topic_docs, topic_names = [], []
-        for docnum, raw in enumerate(reader.column_reader("topic_column")):
-            if raw:
-                for name in raw.decode("utf-8").split(MULTI_SEPARATOR):
-                    topic_docs.append(docnum)
-                    topic_names.append(name)
-        self.values["topic"], self.topic_codes = _encode(topic_names)
-        self.topic_docs = np.asarray(topic_docs, dtype=np.int64)
+        # Topics and countries are multi-valued: one (document, value) pair per entry.
+        self.pair_docs: dict[str, np.ndarray] = {}
+        self.pair_codes: dict[str, np.ndarray] = {}
+        for facet, column in MULTI_VALUED.items():
+            docs, names = [], []
+            for docnum, raw in enumerate(reader.column_reader(column)):
+                if raw:
+                    for name in raw.decode("utf-8").split(MULTI_SEPARATOR):
+                        docs.append(docnum)
+                        names.append(name)
+            self.values[facet], self.pair_codes[facet] = _encode(names)
+            self.pair_docs[facet] = np.asarray(docs, dtype=np.int64)
+        self.story_ids, self.story = _encode(reader.column_reader("story", translate=True))
         self.newest = int(self.date[self.dated & self.live].max()) if (self.dated & self.live).any() else 0
         # Browse orders, computed once: filtering a precomputed order is O(n), sorting is O(n log n).
         docnums = np.arange(self.size)
@@ -147,17 +185,18 @@ class Columns:
             return None
         values = self.values[facet]
         wanted = [values.index(v) for v in selected if v in values]
-        if facet == "topic":
+        if facet in MULTI_VALUED:
             mask = np.zeros(self.size, dtype=bool)
             if wanted:
-                mask[self.topic_docs[np.isin(self.topic_codes, wanted)]] = True
+                mask[self.pair_docs[facet][np.isin(self.pair_codes[facet], wanted)]] = True
             return mask
         return np.isin(self.codes[facet], wanted)
 
     def count(self, facet: str, docs: np.ndarray) -> np.ndarray:
         """Count of documents per value of ``facet`` among ``docs`` (a bool mask)."""
-        if facet == "topic":
-            return np.bincount(self.topic_codes[docs[self.topic_docs]], minlength=len(self.values["topic"]))
+        if facet in MULTI_VALUED:
+            codes = self.pair_codes[facet][docs[self.pair_docs[facet]]]
+            return np.bincount(codes, minlength=len(self.values[facet]))
         return np.bincount(self.codes[facet][docs], minlength=len(self.values[facet]))
 
 
@@ -304,9 +343,8 @@ class SearchIndex:
 
     # -- searching -----------------------------------------------------------
 
-    def search(self, request: SearchRequest, *, with_suggestion: bool = True) -> SearchResult:
-        """Run one search: matches, filters, facet counts, sort, page, snippets."""
-        started = time.perf_counter()
+    def _select(self, request: SearchRequest) -> _Selection:
+        """Match, filter and date-limit: everything a search, timeline or export shares."""
         deadline = time.monotonic() + self.limits.time_budget_s  # parsing and expansion count too
         gen = self.generation()
         searcher = gen.searcher()
@@ -318,27 +356,36 @@ class SearchIndex:
         date_to = min(filter(None, [date_to, parsed.date_to]), default=None)
 
         matched, scores, cut_short = self._match(gen, parsed.text_query, deadline)
-        cut_short = cut_short or parsed.expansions_cut
         base = matched & columns.live
         if date_from or date_to:
             base &= _date_mask(columns, date_from, date_to)
         masks = {facet: columns.value_mask(facet, values) for facet, values in request.selections().items()}
-        selected_docs = base.copy()
+        selected = base.copy()
         for mask in masks.values():
             if mask is not None:
-                selected_docs &= mask
-        facets = self._facets(columns, base, masks, request) if request.facets else {}
+                selected &= mask
+        return _Selection(gen, searcher, parsed, base, masks, selected, scores, cut_short or parsed.expansions_cut)
+
+    def search(self, request: SearchRequest, *, with_suggestion: bool = True) -> SearchResult:
+        """Run one search: matches, filters, facet counts, sort, page, snippets."""
+        started = time.perf_counter()
+        chosen = self._select(request)
+        gen, searcher, columns, selected_docs = chosen.gen, chosen.searcher, chosen.gen.columns, chosen.selected
+        facets = self._facets(columns, chosen.base, chosen.masks, request) if request.facets else {}
         months = self._months(columns, selected_docs) if request.years and request.facets else []
+        shown = self._story_leaders(chosen, request.sort) if request.collapse else selected_docs
         start = (request.page - 1) * request.per_page
-        needed = start + request.per_page
-        order = self._order(gen, selected_docs, scores, request.sort, parsed.text_query is not None, needed)
+        order = self._order(gen, shown, chosen.scores, request.sort, chosen.has_text, start + request.per_page)
         total = int(np.count_nonzero(selected_docs))
-        page_docs = order[start : start + request.per_page]
-        terms = query_terms(parsed.text_query)
-        hits = [self._hit(searcher, int(docnum), terms) for docnum in page_docs]
+        terms = query_terms(chosen.parsed.text_query)
+        hits = []
+        for docnum in order[start : start + request.per_page]:
+            hit = self._hit(searcher, int(docnum), terms)
+            hit["story_more"] = self._story_more(chosen, int(docnum)) if request.collapse else None
+            hits.append(hit)
         suggestion = None
-        if with_suggestion and parsed.words and total < self.limits.suggest_below:
-            suggestion = self._suggest(request, parsed.words, total, searcher)
+        if with_suggestion and chosen.parsed.words and total < self.limits.suggest_below:
+            suggestion = self._suggest(request, chosen.parsed.words, total, searcher)
         return SearchResult(
             query=request.q,
             total=total,
@@ -349,9 +396,60 @@ class SearchIndex:
             hits=hits,
             facets=facets,
             months=months,
-            cut_short=cut_short,
+            cut_short=chosen.cut_short,
             terms=terms,
+            stories=int(np.count_nonzero(shown)),
+            collapse=request.collapse,
+            timeline=self._timeline(chosen) if request.timeline else None,
         )
+
+    def _story_leaders(self, chosen: _Selection, sort: str) -> np.ndarray:
+        """The selected documents that come first in their story under ``sort``."""
+        columns = chosen.gen.columns
+        selected = chosen.selected
+        stories = columns.story[selected]
+        if not stories.size or np.bincount(stories).max() <= 1:
+            return selected  # no story has two matches: nothing to collapse
+        order = self._order(chosen.gen, selected, chosen.scores, sort, chosen.has_text, int(stories.size))
+        codes = columns.story[order]
+        first = np.full(len(columns.story_ids), order.size, dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(order.size))
+        leaders = np.zeros(columns.size, dtype=bool)
+        leaders[order[first[codes] == np.arange(order.size)]] = True
+        return leaders
+
+    def _story_more(self, chosen: _Selection, docnum: int) -> dict[str, Any] | None:
+        """The other matches of a result's story: count, providers and the first few, newest first."""
+        columns = chosen.gen.columns
+        members = chosen.selected & (columns.story == columns.story[docnum])
+        members[docnum] = False
+        others = np.flatnonzero(members)
+        if not others.size:
+            return None
+        others = others[np.lexsort((others, -columns.date[others]))]
+        providers = {columns.values["provider"][code] for code in columns.codes["provider"][others]} - {""}
+        items = [self._brief_of(chosen.searcher, int(n)) for n in others[: self.limits.story_members_shown]]
+        return {"count": int(others.size), "providers": len(providers), "items": items}
+
+    def timeline(self, request: SearchRequest) -> dict[str, Any]:
+        """Matching documents per day, week, month or year, with the spikes marked (``/api/timeline``)."""
+        return self._timeline(self._select(request))
+
+    def _timeline(self, chosen: _Selection) -> dict[str, Any]:
+        columns = chosen.gen.columns
+        return timeline_buckets(columns.date[chosen.selected & columns.dated], self.limits)
+
+    def export(self, request: SearchRequest, limit: int) -> Iterator[dict[str, Any]]:
+        """Up to ``limit`` results in the request's order, as hits with countries and story id.
+
+        The query runs now (a bad one raises :class:`QueryError` here); the hits
+        are made as the iterator is consumed, so a large export streams.
+        """
+        chosen = self._select(request)
+        shown = self._story_leaders(chosen, request.sort) if request.collapse else chosen.selected
+        order = self._order(chosen.gen, shown, chosen.scores, request.sort, chosen.has_text, limit)[:limit]
+        terms = query_terms(chosen.parsed.text_query)
+        return (self._hit(chosen.searcher, int(docnum), terms) for docnum in order)
 
     def _match(
         self, gen: Generation, text_query: wq.Query | None, deadline: float
@@ -409,7 +507,8 @@ class SearchIndex:
             ordered = sorted(entries, key=lambda v: (-entries[v], v.casefold()))
         shown = ordered[: self.limits.facet_values_shown]
         shown += [v for v in ordered[self.limits.facet_values_shown :] if v in selected]
-        return [{"value": v, "count": entries[v], "selected": v in selected} for v in shown]
+        label = country_name if facet == "country" else str
+        return [{"value": v, "label": label(v), "count": entries[v], "selected": v in selected} for v in shown]
 
     def _months(self, columns: Columns, docs: np.ndarray) -> list[dict[str, Any]]:
         """Counts per month of the matching, dated documents (within selected years)."""
@@ -463,6 +562,8 @@ class SearchIndex:
         hit["provider_domain"] = hit["provider_domain"] or ""
         hit["topics"] = list(hit["topics"] or [])
         hit["published"] = iso_utc(stored.get("published"))
+        hit["countries"] = [{"code": c, "name": country_name(c)} for c in stored.get("countries") or []]
+        hit["story"] = hit["story"] or hit["id"]
         hit["snippet"] = make_snippet(
             stored.get("excerpt", ""), stored.get("body", ""), terms, self.limits.snippet_chars
         )
@@ -520,6 +621,8 @@ class SearchIndex:
             "editors": list(stored.get("editors") or []),
             "source": stored.get("source", ""),
             "parent_id": stored.get("parent_id") or None,
+            "countries": [{"code": c, "name": country_name(c)} for c in stored.get("countries") or []],
+            "story": stored.get("story") or stored["id"],
             "related": [],
         }
         for related_id in stored.get("related_ids") or []:
@@ -534,9 +637,27 @@ class SearchIndex:
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             return None
+        return self._brief_of(searcher, docnum)
+
+    def story_members(self, doc_id: str) -> list[dict[str, Any]]:
+        """The other documents of this document's story, newest first."""
+        gen = self.generation()
+        searcher = gen.searcher()
+        docnum = searcher.document_number(id=doc_id)
+        if docnum is None:
+            return []
+        columns = gen.columns
+        members = columns.live & (columns.story == columns.story[docnum])
+        members[docnum] = False
+        others = np.flatnonzero(members)
+        others = others[np.lexsort((others, -columns.date[others]))]
+        return [self._brief_of(searcher, int(n)) for n in others]
+
+    @staticmethod
+    def _brief_of(searcher, docnum: int) -> dict[str, Any]:
         stored = searcher.stored_fields(docnum)
         return {
-            "id": doc_id,
+            "id": stored["id"],
             "title": stored.get("title", ""),
             "url": stored.get("url") or None,
             "provider": stored.get("provider", ""),
@@ -575,6 +696,65 @@ def _date_mask(columns: Columns, date_from: dt.datetime | None, date_to: dt.date
     if date_to is not None:
         mask &= columns.date < int(date_to.replace(tzinfo=dt.UTC).timestamp())
     return mask
+
+
+# --- timeline ----------------------------------------------------------------
+
+_DAY = 86400
+# Widest span (in days) shown at each interval; wider spans use the next one.
+_INTERVAL_SPANS = (("day", 92), ("week", 2 * 366), ("month", 25 * 366))
+
+
+def timeline_buckets(stamps: np.ndarray, limits: Limits) -> dict[str, Any]:
+    """Counts of ``stamps`` (seconds since 1970) per interval, every bucket from first to last.
+
+    The interval follows the span: days up to three months, weeks up to two
+    years, months up to 25 years, years beyond. A bucket is a spike when it
+    holds at least ``timeline_spike_min_count`` documents and at least
+    ``timeline_spike_ratio`` times the mean of the ``timeline_spike_window``
+    buckets before it (or of all buckets, for the first one).
+    """
+    if not stamps.size:
+        return {"interval": "day", "buckets": [], "spikes": []}
+    days = stamps // _DAY
+    span = int(days.max() - days.min())
+    interval = next((name for name, widest in _INTERVAL_SPANS if span <= widest), "year")
+    starts = _bucket_starts(days.astype("datetime64[D]"), interval)
+    unit = {"day": "D", "week": "W", "month": "M", "year": "Y"}[interval]
+    step = np.timedelta64(7, "D") if interval == "week" else np.timedelta64(1, unit)
+    if interval in ("month", "year"):
+        first, last = starts.min().astype(f"datetime64[{unit}]"), starts.max().astype(f"datetime64[{unit}]")
+        every = np.arange(first, last + step, step).astype("datetime64[D]")
+    else:
+        every = np.arange(starts.min(), starts.max() + step, step)
+    counts = np.bincount(np.searchsorted(every, starts), minlength=every.size)
+    spikes = _spikes(counts, limits)
+    return {
+        "interval": interval,
+        "buckets": [{"start": str(day), "count": int(c)} for day, c in zip(every, counts, strict=True)],
+        "spikes": [str(every[i]) for i in spikes],
+    }
+
+
+def _bucket_starts(days: np.ndarray, interval: str) -> np.ndarray:
+    if interval == "day":
+        return days
+    if interval == "week":  # weeks start on Monday; 1970-01-01 was a Thursday
+        since_monday = (days.astype(np.int64) + 3) % 7
+        return days - since_monday.astype("timedelta64[D]")
+    unit = "M" if interval == "month" else "Y"
+    return days.astype(f"datetime64[{unit}]").astype("datetime64[D]")
+
+
+def _spikes(counts: np.ndarray, limits: Limits) -> list[int]:
+    spikes = []
+    overall = counts.mean()
+    for index, count in enumerate(counts):
+        before = counts[max(0, index - limits.timeline_spike_window) : index]
+        baseline = before.mean() if before.size else overall
+        if count >= limits.timeline_spike_min_count and count >= limits.timeline_spike_ratio * max(baseline, 1.0):
+            spikes.append(index)
+    return spikes
 
 
 # --- snippets and highlighting ---------------------------------------------

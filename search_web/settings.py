@@ -34,6 +34,14 @@ class Limits:
     suggest_below: int = setting(3, "Offer 'did you mean' when a query finds fewer hits than this.")
     reload_check_s: float = setting(1.0, "How often the app checks for a newly swapped-in index, in seconds.")
     more_like_this: int = setting(5, "Documents shown under 'more like this'.")
+    story_members_shown: int = setting(10, "Other documents listed under a collapsed story's '+N more'.")
+    max_export_rows: int = setting(10_000, "Most rows one CSV or JSON Lines export may hold.")
+    feed_entries: int = setting(50, "Entries in an Atom feed of a search (the newest matches).")
+    timeline_spike_min_count: int = setting(3, "Fewest documents in a timeline bucket that can be a spike.")
+    timeline_spike_ratio: float = setting(
+        3.0, "A spike holds at least this many times the mean of the buckets before it."
+    )
+    timeline_spike_window: int = setting(6, "Buckets before a timeline bucket that form its baseline.")
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any] | None) -> Limits:

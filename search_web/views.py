@@ -10,17 +10,19 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup
 
+from indexer.countries import country_name
 from indexer.documents import is_web_url
-from search_web.params import parse_request, state_params, url_with
+from search_web.params import FILTER_PARAMS, parse_request, state_params, url_with
 from search_web.query import QueryError
 from search_web.search import SearchRequest, highlight
+from search_web.timeline_chart import chart
 
 bp = Blueprint("views", __name__)
 
-FACET_LABELS = {"provider": "Provider", "topic": "Topic", "year": "Year", "kind": "Kind"}
+FACET_LABELS = {"provider": "Provider", "topic": "Topic", "country": "Country", "year": "Year", "kind": "Kind"}
 KIND_LABELS = {"news": "News", "related": "Related article", "report": "Report"}
 DATE_PRESETS = (("Past week", 7), ("Past month", 30), ("Past year", 365))
 
@@ -54,9 +56,9 @@ def _month_urls(search: SearchRequest, months: list[dict]) -> dict[str, str]:
 def _chips(search: SearchRequest) -> list[dict]:
     chips = []
     for param, value in state_params(search):
-        if param in ("provider", "topic", "year", "kind", "from", "to"):
+        if param in FILTER_PARAMS:
             label = {"from": "From", "to": "To"}.get(param, FACET_LABELS.get(param))
-            shown = KIND_LABELS.get(value, value) if param == "kind" else value
+            shown = {"kind": KIND_LABELS.get(value, value), "country": country_name(value)}.get(param, value)
             chips.append({"label": f"{label}: {shown}", "url": url_with(search, drop=(param, value))})
     return chips
 
@@ -70,11 +72,13 @@ def index():
         search = parse_request(request.args, service.limits)
     except QueryError as exc:
         return render_template("search.html", error=str(exc), search=SearchRequest(q=request.args.get("q", ""))), 400
+    search.timeline = True
     try:
         result = service.search(search)
     except QueryError as exc:
         return render_template("search.html", error=str(exc), search=search), 400
-    last_page = max(1, -(-min(result.total, service.limits.max_result_depth) // search.per_page))
+    last_page = max(1, -(-min(result.stories, service.limits.max_result_depth) // search.per_page))
+    query = url_with(search)
     return render_template(
         "search.html",
         search=search,
@@ -90,6 +94,11 @@ def index():
         is_web_url=is_web_url,
         mark=lambda text: Markup(highlight(text, result.terms)),
         sort_param=search.sort if search.sort_explicit else "",
+        chart=chart(result.timeline, search),
+        clear_filters={param: "" for param in FILTER_PARAMS},
+        feed_url=url_for("exports.feed") + query,
+        csv_url=url_for("exports.search_csv") + query,
+        jsonl_url=url_for("exports.search_jsonl") + query,
     )
 
 
@@ -116,6 +125,7 @@ def document(doc_id: str):
         first_match=first_match,
         parent=parent,
         similar=service.more_like_this(doc_id),
+        same_story=service.story_members(doc_id),
         kind_labels=KIND_LABELS,
         is_web_url=is_web_url,
     )

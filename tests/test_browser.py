@@ -141,3 +141,42 @@ def test_readable_on_a_phone(browser, live_server, output_dir):
     assert width <= 390 + 1  # no sideways scrolling
     page.screenshot(path=str(output_dir / "results-phone.png"))
     context.close()
+
+
+def test_country_facet_timeline_bar_and_story_cluster(page, live_server, output_dir):
+    page.goto(live_server.url + "/?q=power+apps")
+    assert page.locator(".timeline svg a.bar").count() > 1
+    assert page.locator("#facet-country").is_visible()
+    page.screenshot(path=str(output_dir / "results-timeline-and-countries.png"), full_page=True)
+
+    # A story cluster expands in place, without leaving the page.
+    story = page.locator("details.story").first
+    url_before = page.url
+    assert not story.locator("ul").is_visible()
+    story.locator("summary").click()
+    assert story.locator("ul li").first.is_visible()
+    assert page.url == url_before
+    page.screenshot(path=str(output_dir / "results-story-expanded.png"), full_page=True)
+
+    # Ticking a country narrows the results to documents that name it.
+    total = result_count(page)
+    label = page.locator("#facet-country label").first.inner_text()
+    name, count = label.rsplit(" ", 1)
+    with page.expect_navigation():
+        page.locator("#facet-country input[type=checkbox]").first.check()
+    assert "country=" in page.url
+    assert result_count(page) == int(count) < total
+    assert chips(page) == [f"Country: {name} ×"] or chips(page)[0].startswith(f"Country: {name}")
+    assert all(name in texts for texts in page.locator(".hit .meta").all_inner_texts())
+
+    # A timeline bar sets the date range to its period.
+    with_country = result_count(page)
+    bars = page.locator(".timeline svg a.bar")
+    bar_labels = [bars.nth(i).get_attribute("aria-label") for i in range(bars.count())]
+    busiest = max(range(len(bar_labels)), key=lambda i: int(re.search(r": (\d+) document", bar_labels[i])[1]))
+    expected = int(re.search(r": (\d+) document", bar_labels[busiest])[1])
+    with page.expect_navigation():
+        bars.nth(busiest).click()
+    assert "from=" in page.url and "to=" in page.url
+    assert result_count(page) == expected <= with_country
+    assert any(chip.startswith("From:") for chip in chips(page))

@@ -6,8 +6,22 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-HIT_KEYS = {"id", "kind", "title", "url", "provider", "provider_domain", "topics", "published", "source", "snippet"}
-TOP_KEYS = {"query", "total", "page", "per_page", "took_ms", "suggestion", "hits", "facets"}
+HIT_KEYS = {
+    "id",
+    "kind",
+    "title",
+    "url",
+    "provider",
+    "provider_domain",
+    "topics",
+    "published",
+    "source",
+    "snippet",
+    "countries",
+    "story",
+    "story_more",
+}
+TOP_KEYS = {"query", "total", "stories", "collapse", "page", "per_page", "took_ms", "suggestion", "hits", "facets"}
 
 
 def get(client, url: str, status: int = 200) -> dict:
@@ -34,7 +48,7 @@ def test_response_shape(client):
         assert hit["published"] is None or (hit["published"].endswith("Z") and len(hit["published"]) == 20)
         assert hit["url"] is None or hit["url"].startswith(("http://", "https://"))
         assert isinstance(hit["topics"], list)
-    assert set(data["facets"]) == {"provider", "topic", "year", "kind"}
+    assert set(data["facets"]) == {"provider", "topic", "country", "year", "kind"}
     for values in data["facets"].values():
         for entry in values:
             assert set(entry) >= {"value", "count", "selected"}
@@ -122,7 +136,12 @@ def test_facets_combine_with_and(client):
 def test_selected_value_listed_at_zero(client):
     data = get(client, "/api/search?q=sanctions&provider=No+Such+Provider")
     assert data["total"] == 0
-    assert facet(data, "provider")["No Such Provider"] == {"value": "No Such Provider", "count": 0, "selected": True}
+    assert facet(data, "provider")["No Such Provider"] == {
+        "value": "No Such Provider",
+        "label": "No Such Provider",
+        "count": 0,
+        "selected": True,
+    }
 
 
 @pytest.mark.parametrize("sort", ["newest", "oldest"])

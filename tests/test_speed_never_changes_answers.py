@@ -78,7 +78,7 @@ def straightforward(index: SearchIndex, q: str, dates, provider) -> tuple[dict[s
 
 
 def product(index: SearchIndex, q: str, dates, provider) -> tuple[dict[str, float], dict[str, Counter], int]:
-    request = SearchRequest(q=q, per_page=50)
+    request = SearchRequest(q=q, per_page=50, collapse=False)
     if dates:
         request.date_from, request.date_to = (dt.date.fromisoformat(d) for d in dates)
     if provider:

@@ -1,0 +1,137 @@
+"""Countries a document names: ISO 3166 alpha-2 codes found in its text.
+
+Names and codes come from pycountry; demonyms, short forms, capitals used as
+metonyms and the phrases that only look like countries come from
+``country_aliases.yaml`` (pycountry has none of those). One compiled pattern
+finds every candidate; a few rules then drop the misleading ones:
+
+* case matters ("US" and "Turkey", not "us" and "turkey");
+* longer phrases win ("New Mexico", "Washington Post", "North Korea");
+* "US" inside an all-capitals headline is the pronoun, and "US$" a currency;
+* proper-name words ("Jordan", "Chad") count only when no capitalised word
+  stands beside them ("Michael Jordan");
+* "Georgia" counts only when the text also names something of the country
+  (Tbilisi, Abkhazia, ...): the US state is far commoner in English news.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pycountry
+import yaml
+
+ALIASES_FILE = Path(__file__).with_name("country_aliases.yaml")
+# Shorter, familiar names for display where ISO's is formal.
+DISPLAY_NAMES = {"RU": "Russia", "KR": "South Korea", "KP": "North Korea", "LA": "Laos", "SY": "Syria"}
+_BLOCKED = "-"
+_PROPER = "proper"
+_CUE = "cue"
+_ALL_CAPS_WINDOW = 30
+_CURRENCY = re.compile(r"\$|\s+[Dd]ollars?\b")
+# Capitalised words that may stand before a proper-name country ("In Jordan, ...").
+_FUNCTION_WORDS = frozenset(
+    ["In", "From", "To", "And", "Of", "With", "For", "By", "At", "On", "The", "Between", "Across", "Like"]
+)
+
+
+@dataclass(frozen=True)
+class _Gazetteer:
+    pattern: re.Pattern[str]
+    codes: dict[str, str]  # phrase -> code, or _BLOCKED
+    kinds: dict[str, str]  # phrase -> _PROPER or _CUE for the words that need a check
+    cues: dict[str, re.Pattern[str]]  # code -> pattern of its cue words
+
+
+@functools.cache
+def _gazetteer() -> _Gazetteer:
+    data = yaml.safe_load(ALIASES_FILE.read_text("utf-8"))
+    codes: dict[str, str] = {}
+    for country in pycountry.countries:
+        for name in (country.name, getattr(country, "common_name", None), getattr(country, "official_name", None)):
+            if name and not re.search(r"[,()]", name) and not name.startswith("the "):
+                codes[name] = country.alpha_2
+    for code, names in data["aliases"].items():
+        for name in names:
+            codes[str(name)] = code
+    kinds: dict[str, str] = {}
+    for code, names in data["proper_name"].items():
+        for name in names:
+            codes[name], kinds[name] = code, _PROPER
+    cues = {}
+    for code, entry in data["needs_cue"].items():
+        for name in entry["words"]:
+            codes[name], kinds[name] = code, _CUE
+        cues[code] = re.compile(r"\b(?:" + "|".join(map(re.escape, entry["cues"])) + r")\b")
+    for phrase in data["blocked"]:
+        codes[phrase] = _BLOCKED
+    phrases = sorted(codes, key=lambda p: (-len(p), p))
+    body = "|".join(re.escape(p) for p in phrases)
+    pattern = re.compile(rf"(?<![\w.$])(?:{body})(?!\w)(?!\.\w)")
+    return _Gazetteer(pattern, codes, kinds, cues)
+
+
+def find_countries(*texts: str) -> list[str]:
+    """Alpha-2 codes of the countries named in ``texts``, most mentioned first."""
+    gazetteer = _gazetteer()
+    counts: Counter[str] = Counter()
+    needing_cue: set[str] = set()
+    for text in texts:
+        if not text:
+            continue
+        for match in gazetteer.pattern.finditer(text):
+            phrase = match.group(0)
+            code = gazetteer.codes.get(phrase, _BLOCKED)
+            if code == _BLOCKED or not _plausible(text, match, phrase, gazetteer.kinds.get(phrase)):
+                continue
+            if gazetteer.kinds.get(phrase) == _CUE:
+                needing_cue.add(code)
+            counts[code] += 1
+    for code in needing_cue:
+        if not any(gazetteer.cues[code].search(text) for text in texts if text):
+            del counts[code]
+    return [code for code, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+def _plausible(text: str, match: re.Match[str], phrase: str, kind: str | None) -> bool:
+    start, end = match.span()
+    if phrase in ("US", "U.S."):
+        # "US$" and "US dollars" are a currency, quoted in any country's news.
+        if _CURRENCY.match(text, end):
+            return False
+        if phrase == "US":  # "HOW AI HELPS US" is the pronoun
+            return any(c.islower() for c in text[max(0, start - _ALL_CAPS_WINDOW) : end + _ALL_CAPS_WINDOW])
+    if kind == _PROPER:
+        before = re.search(r"([A-Z][\w'’-]*)[ \t]+$", text[max(0, start - 40) : start])
+        after = re.match(r"[ \t]+[A-Z]", text[end : end + 3])
+        return (before is None or before.group(1) in _FUNCTION_WORDS) and after is None
+    return True
+
+
+def country_name(code: str) -> str:
+    """Display name of an alpha-2 code ("CN" -> "China"); the code itself when unknown."""
+    if code in DISPLAY_NAMES:
+        return DISPLAY_NAMES[code]
+    country = pycountry.countries.get(alpha_2=code)
+    if country is None:
+        return code
+    return getattr(country, "common_name", None) or country.name
+
+
+def resolve_country(value: str) -> str | None:
+    """An alpha-2 code from a code or a name a user typed ("cn", "China", "russia"), or None."""
+    value = value.strip()
+    if len(value) == 2 and pycountry.countries.get(alpha_2=value.upper()):
+        return value.upper()
+    wanted = value.casefold().replace("_", " ")
+    for phrase, code in _gazetteer().codes.items():
+        if code != _BLOCKED and phrase.casefold() == wanted:
+            return code
+    for code in {c.alpha_2 for c in pycountry.countries}:
+        if country_name(code).casefold() == wanted:
+            return code
+    return None
