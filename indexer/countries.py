@@ -11,7 +11,9 @@ finds every candidate; a few rules then drop the misleading ones:
 * proper-name words ("Jordan", "Chad") count only when no capitalised word
   stands beside them ("Michael Jordan");
 * "Georgia" counts only when the text also names something of the country
-  (Tbilisi, Abkhazia, ...): the US state is far commoner in English news.
+  (Tbilisi, Abkhazia, ...): the US state is far commoner in English news;
+* a demonym that is also a language ("Dutch", "Japanese") is dropped in a
+  passage about languages ("in English, Dutch and French").
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ DISPLAY_NAMES = {"RU": "Russia", "KR": "South Korea", "KP": "North Korea", "LA":
 _BLOCKED = "-"
 _PROPER = "proper"
 _CUE = "cue"
+_LANGUAGE = "language"
+_LANGUAGE_WINDOW = 60
 _ALL_CAPS_WINDOW = 30
 _CURRENCY = re.compile(r"\$|\s+[Dd]ollars?\b")
 # Capitalised words that may stand before a proper-name country ("In Jordan, ...").
@@ -45,6 +49,7 @@ class _Gazetteer:
     codes: dict[str, str]  # phrase -> code, or _BLOCKED
     kinds: dict[str, str]  # phrase -> _PROPER or _CUE for the words that need a check
     cues: dict[str, re.Pattern[str]]  # code -> pattern of its cue words
+    language_context: re.Pattern[str]
 
 
 @functools.cache
@@ -67,12 +72,16 @@ def _gazetteer() -> _Gazetteer:
         for name in entry["words"]:
             codes[name], kinds[name] = code, _CUE
         cues[code] = re.compile(r"\b(?:" + "|".join(map(re.escape, entry["cues"])) + r")\b")
+    for name in data["languages"]:
+        kinds[name] = _LANGUAGE
+    # Other demonyms are no cue: "Chinese and Russian hackers" are people, not languages.
+    language_context = re.compile(r"\b(?:" + "|".join(map(re.escape, data["language_cues"])) + r")\b", re.I)
     for phrase in data["blocked"]:
         codes[phrase] = _BLOCKED
     phrases = sorted(codes, key=lambda p: (-len(p), p))
     body = "|".join(re.escape(p) for p in phrases)
     pattern = re.compile(rf"(?<![\w.$])(?:{body})(?!\w)(?!\.\w)")
-    return _Gazetteer(pattern, codes, kinds, cues)
+    return _Gazetteer(pattern, codes, kinds, cues, language_context)
 
 
 def find_countries(*texts: str) -> list[str]:
@@ -86,7 +95,7 @@ def find_countries(*texts: str) -> list[str]:
         for match in gazetteer.pattern.finditer(text):
             phrase = match.group(0)
             code = gazetteer.codes.get(phrase, _BLOCKED)
-            if code == _BLOCKED or not _plausible(text, match, phrase, gazetteer.kinds.get(phrase)):
+            if code == _BLOCKED or not _plausible(text, match, phrase, gazetteer.kinds.get(phrase), gazetteer):
                 continue
             if gazetteer.kinds.get(phrase) == _CUE:
                 needing_cue.add(code)
@@ -97,8 +106,12 @@ def find_countries(*texts: str) -> list[str]:
     return [code for code, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
 
 
-def _plausible(text: str, match: re.Match[str], phrase: str, kind: str | None) -> bool:
+def _plausible(text: str, match: re.Match[str], phrase: str, kind: str | None, gazetteer: _Gazetteer) -> bool:
     start, end = match.span()
+    if kind == _LANGUAGE:
+        before = gazetteer.language_context.search(text, max(0, start - _LANGUAGE_WINDOW), start)
+        after = gazetteer.language_context.search(text, end, end + _LANGUAGE_WINDOW)
+        return before is None and after is None
     if phrase in ("US", "U.S."):
         # "US$" and "US dollars" are a currency, quoted in any country's news.
         if _CURRENCY.match(text, end):

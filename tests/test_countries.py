@@ -105,3 +105,9 @@ def test_countries_shown_on_results_and_document_page(client):
     doc_page = client.get(f"/doc/{hit['id']}").get_data(as_text=True)
     assert "<dt>Countries</dt>" in doc_page and "China" in doc_page
     assert client.get(f"/api/doc/{hit['id']}").get_json()["countries"][0] == {"code": "CN", "name": "China"}
+
+
+def test_languages_are_not_countries():
+    assert find_countries("Copilot speaks English, Dutch, French, German and Japanese") == []
+    assert find_countries("Subtitles in Korean") == []
+    assert find_countries("Dutch regulators fined the firm") == ["NL"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 
 import numpy as np
@@ -29,7 +30,7 @@ def test_buckets_are_continuous_and_count_everything():
     timeline = timeline_buckets(_stamps(*days), Limits())
     starts = [dt.date.fromisoformat(b["start"]) for b in timeline["buckets"]]
     assert all(day.weekday() == 0 for day in starts)  # weeks start on Monday
-    assert all((b - a).days == 7 for a, b in zip(starts, starts[1:], strict=False))
+    assert all((b - a).days == 7 for a, b in itertools.pairwise(starts))
     assert sum(b["count"] for b in timeline["buckets"]) == len(days)
     assert timeline["buckets"][0] == {"start": "2021-01-04", "count": 2}
     months = timeline_buckets(_stamps("2019-12-31", "2021-06-15"), Limits(timeline_spike_min_count=1))
@@ -54,16 +55,17 @@ def test_api_timeline_matches_the_search(client):
     assert timeline["interval"] in ("day", "week", "month", "year")
     assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", b["start"]) for b in timeline["buckets"])
     assert set(timeline["spikes"]) <= {b["start"] for b in timeline["buckets"]}
-    dated = search["total"] - client.get("/api/search?q=facial+recognition&collapse=0&to=1900-01-01").get_json()[
-        "total"
-    ]
+    dated = (
+        search["total"] - client.get("/api/search?q=facial+recognition&collapse=0&to=1900-01-01").get_json()["total"]
+    )
     undated = search["total"] - sum(b["count"] for b in timeline["buckets"])
     assert undated >= 0 and dated >= sum(b["count"] for b in timeline["buckets"])
     narrowed = client.get("/api/timeline?q=facial+recognition&from=2019-12-01&to=2019-12-31").get_json()
     assert narrowed["interval"] == "day"
-    assert sum(b["count"] for b in narrowed["buckets"]) == client.get(
-        "/api/search?q=facial+recognition&collapse=0&from=2019-12-01&to=2019-12-31"
-    ).get_json()["total"]
+    assert (
+        sum(b["count"] for b in narrowed["buckets"])
+        == client.get("/api/search?q=facial+recognition&collapse=0&from=2019-12-01&to=2019-12-31").get_json()["total"]
+    )
     assert client.get("/api/timeline?from=yesterday").status_code == 400
 
 
