@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from indexer.catalog import Catalog, fingerprint, load_catalog, load_fingerprints, write_catalog
-from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes
+from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
+from indexer.folders import metadata_problems
 from indexer.limits import LIMITS
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
-from indexer.sources import SourceFile, content_hash, discover, read_source
+from indexer.sources import SourceFile, discover, read_source
 from indexer.writing import (
     Progress,
     copy_generation,
@@ -143,6 +144,9 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         if not documents:
             raise NothingIndexed("nothing could be indexed: no source file gave a document")
         _report_problems(sources, assembly.warnings, summary, only_reread=catalog is not None)
+        summary.skipped += [
+            Problem(relpath, f"folder metadata not used: {reason}") for _, relpath, reason in metadata_problems(roots)
+        ]
         fingerprints = {doc.id: fingerprint(doc) for doc in documents}
         old = catalog.fingerprints if catalog else (load_fingerprints(live) if live and same_schema else {})
         added = [i for i in fingerprints if i not in old]
@@ -232,7 +236,7 @@ def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
         read = read_source(source)
     except OSError as exc:
         return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
-    if known_sha is not None and known_sha == content_hash(read.data):
+    if known_sha is not None and known_sha == source_hash(source, read.data):
         return None
     return parse_bytes(source, read)
 
@@ -299,7 +303,7 @@ def is_stale(roots: list[Path], index_root: Path) -> tuple[bool, str]:
     files: dict[str, str] = {}
     for source in discover(roots):
         try:
-            files[source.key] = content_hash(read_source(source).data)
+            files[source.key] = source_hash(source, read_source(source).data)
         except OSError:
             files[source.key] = ""
     if files != info.get("files"):

@@ -17,9 +17,26 @@ from typing import Any
 
 from indexer.countries import find_countries
 from indexer.documents import Document, InvalidDocument, cap_sizes, validate
+from indexer.folders import defaults_for
+from indexer.html_pages import parse_html
+from indexer.json_exports import parse_json_export
 from indexer.news import looks_like_news, parse_news
+from indexer.pdfs import parse_pdf
 from indexer.reports import parse_report
-from indexer.sources import SkipFile, SourceBytes, SourceFile, content_hash, decode, file_key, read_source
+from indexer.sources import (
+    HTML_SUFFIXES,
+    JSON_LINES_SUFFIXES,
+    JSON_SUFFIXES,
+    PDF_SUFFIXES,
+    WHOLE_FILE_SUFFIXES,
+    SkipFile,
+    SourceBytes,
+    SourceFile,
+    content_hash,
+    decode,
+    file_key,
+    read_source,
+)
 from indexer.stories import assign_stories
 
 
@@ -78,14 +95,19 @@ def parse_file(source: SourceFile) -> ParsedFile:
     return parse_bytes(source, read)
 
 
+def source_hash(source: SourceFile, data: bytes) -> str:
+    """What identifies a file's documents: its content and its folder defaults."""
+    return content_hash(data, defaults_for(source.root, source.relpath).digest)
+
+
 def parse_bytes(source: SourceFile, read: SourceBytes) -> ParsedFile:
-    """Decode, detect and parse what was read of one file; never raises for bad input."""
-    parsed = ParsedFile(source.relpath, source.root_name, content_hash(read.data))
+    """Detect the format and parse what was read of one file; never raises for bad input."""
+    defaults = defaults_for(source.root, source.relpath)
+    parsed = ParsedFile(source.relpath, source.root_name, content_hash(read.data, defaults.digest))
     try:
-        text = decode(read.data)
-        parser = parse_news if looks_like_news(text) else parse_report
-        documents, warnings = parser(text, root_name=source.root_name, relpath=source.relpath)
+        documents, warnings = _parse(source, read)
         for doc in documents:
+            defaults.apply(doc)
             warnings += [f"{doc.kind} {doc.title[:60]!r}: {w}" for w in cap_sizes(doc)]
             doc.countries = find_countries(doc.title, doc.excerpt, doc.body)
         validate(documents)
@@ -101,6 +123,24 @@ def parse_bytes(source: SourceFile, read: SourceBytes) -> ParsedFile:
     truncation = read.truncation_warning()
     parsed.documents, parsed.warnings = documents, ([truncation] if truncation else []) + warnings
     return parsed
+
+
+def _parse(source: SourceFile, read: SourceBytes) -> tuple[list[Document], list[str]]:
+    names = {"root_name": source.root_name, "relpath": source.relpath}
+    suffix = source.suffix
+    if suffix in WHOLE_FILE_SUFFIXES - JSON_LINES_SUFFIXES and read.truncated:
+        raise SkipFile(
+            f"file is {read.size / 1e6:.1f} MB; {suffix} files are read whole, up to {len(read.data) / 1e6:.0f} MB"
+        )
+    if suffix in PDF_SUFFIXES:
+        return parse_pdf(read.data, **names)
+    text = decode(read.data)
+    if suffix in HTML_SUFFIXES:
+        return parse_html(text, **names)
+    if suffix in JSON_SUFFIXES | JSON_LINES_SUFFIXES:
+        return parse_json_export(text, lines=suffix in JSON_LINES_SUFFIXES, **names)
+    parser = parse_news if looks_like_news(text) else parse_report
+    return parser(text, **names)
 
 
 @dataclass

@@ -48,6 +48,8 @@ class Document:
     parent_id: str = ""
     related_ids: list[str] = field(default_factory=list)
     quality: int | None = None
+    language: str = ""  # from the page or its folder's _source.yaml ("en", "fr"), "" when unknown
+    page_starts: list[int] = field(default_factory=list)  # PDFs: offset in body where each page begins
     countries: list[str] = field(default_factory=list)  # ISO 3166 alpha-2 codes, see indexer.countries
     story: str = ""  # story cluster id, see indexer.stories
 
@@ -104,6 +106,11 @@ def validate(documents: Iterable[Document]) -> None:
             raise InvalidDocument("published must be a naive UTC datetime")
         if doc.url and not is_web_url(doc.url):
             raise InvalidDocument(f"url is not http(s): {doc.url!r}")
+        if not isinstance(doc.language, str):
+            raise InvalidDocument("language must be a text")
+        starts = doc.page_starts
+        if not isinstance(starts, list) or not all(isinstance(n, int) for n in starts) or starts != sorted(starts):
+            raise InvalidDocument("page_starts must be increasing offsets")
         if doc.kind == "related" and not doc.parent_id:
             raise InvalidDocument("related item without parent")
 

@@ -30,6 +30,10 @@ class IndexLimits:
         3 * 1024 * 1024,
         "Bytes read from one source file (15x the longest real report); the rest is dropped with a warning.",
     )
+    max_whole_file_bytes: int = setting(
+        64 * 1024 * 1024,
+        "Bytes read from a PDF, JSON or JSON Lines file; a larger PDF or JSON file is skipped, JSON Lines cut.",
+    )
     max_front_matter_chars: int = setting(1_000_000, "Longest YAML front matter parsed; a longer one skips the file.")
     max_yaml_depth: int = setting(32, "Deepest nesting of lists and mappings in front matter.")
     max_title_chars: int = setting(1_000, "Longest title kept; the rest is dropped with a warning.")

@@ -129,12 +129,23 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
 def parse_news(text: str, *, root_name: str, relpath: str) -> tuple[list[Document], list[str]]:
     """Turn one news record into its documents and a list of warnings."""
     data, body_text = load_front_matter(text)
+    documents, warnings = record_documents(data, record_key=f"{root_name}/{relpath}", body=clean_block(body_text))
+    if not documents:
+        raise SkipFile("nothing to index: no title, excerpt or body")
+    for doc in documents:
+        doc.source = relpath
+    return documents, warnings
+
+
+def record_documents(data: dict[str, Any], *, record_key: str, body: str = "") -> tuple[list[Document], list[str]]:
+    """One news record's fields -> its article and related articles (none when it has no text).
+
+    Shared by front-matter records and JSON exports, which use the same field names.
+    """
     warnings: list[str] = []
-    body = clean_block(body_text)
-    record_key = f"{root_name}/{relpath}"
     main = _article(data, kind="news", fallback_key=record_key, body=body)
     if main is None:
-        raise SkipFile("nothing to index: no title, excerpt or body")
+        return [], warnings
     related_raw = data.get("related") or []
     if not isinstance(related_raw, list):
         warnings.append("'related' is not a list; ignored")
@@ -153,8 +164,6 @@ def parse_news(text: str, *, root_name: str, relpath: str) -> tuple[list[Documen
             continue
         related.parent_id = main.id
         documents.append(related)
-    for doc in documents:
-        doc.source = relpath
     return documents, warnings
 
 

@@ -25,8 +25,9 @@ BODY_BOOST = 1.0
 MULTI_SEPARATOR = "\x1f"
 # The did-you-mean dictionary, written beside each generation's index.
 SPELLING_FILE = "spelling.json"
-# 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories
-SCHEMA_VERSION = 3
+# 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories;
+# 4: HTML, PDF and JSON sources (language, page_starts)
+SCHEMA_VERSION = 4
 # date_key of an undated document: below every real date, so that one
 # integer column sorts and filters every document.
 UNDATED = -(2**62)
@@ -62,6 +63,8 @@ def build_schema() -> fields.Schema:
         parent_id=fields.ID(stored=True),
         related_ids=fields.STORED(),
         quality=fields.STORED(),
+        language=fields.ID(stored=True),
+        page_starts=fields.STORED(),
         countries=fields.STORED(),
         country=fields.KEYWORD(commas=True, lowercase=True),
         country_column=fields.COLUMN(columns.VarBytesColumn()),
@@ -114,6 +117,8 @@ def to_fields(doc: Document) -> dict[str, Any]:
         "parent_id": doc.parent_id,
         "related_ids": list(doc.related_ids),
         "quality": doc.quality,
+        "language": doc.language,
+        "page_starts": list(doc.page_starts),
         "countries": list(doc.countries),
         "country": ",".join(doc.countries),
         "country_column": MULTI_SEPARATOR.join(doc.countries).encode("utf-8"),

@@ -1,7 +1,8 @@
-"""Finding source files under the source folders and reading them as text.
+"""Finding source files under the source folders and reading them.
 
 Stage one of the pipeline: folders -> :class:`SourceFile` (path relative to its
-folder, decoded text, content hash). Nothing here knows about formats.
+folder, bytes, content hash). Which parser reads a file is decided by
+``indexer.corpus``: by content for text files, by suffix for the rest.
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from pathlib import Path
 
 from indexer.limits import LIMITS
 
-# Suffixes read as sources. Detection of the format is by content, not suffix.
+# Suffixes read as sources. Text files are told apart by content (news record or report).
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+PDF_SUFFIXES = frozenset({".pdf"})
+JSON_SUFFIXES = frozenset({".json"})
+JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+SOURCE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSON_SUFFIXES | JSON_LINES_SUFFIXES
+# Formats that are parsed whole: cutting them at the text limit would break them.
+WHOLE_FILE_SUFFIXES = PDF_SUFFIXES | JSON_SUFFIXES | JSON_LINES_SUFFIXES
 
 
 class SkipFile(Exception):
@@ -47,6 +55,10 @@ class SourceFile:
         """The file's key in manifests and the catalog."""
         return file_key(self.root_name, self.relpath)
 
+    @property
+    def suffix(self) -> str:
+        return Path(self.relpath).suffix.lower()
+
 
 def file_key(root_name: str, relpath: str) -> str:
     """Key of a source file: its folder's name and its path inside it."""
@@ -66,7 +78,7 @@ def discover(roots: list[Path]) -> Iterator[SourceFile]:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
-                if name.startswith(".") or Path(name).suffix.lower() not in TEXT_SUFFIXES:
+                if name.startswith(".") or Path(name).suffix.lower() not in SOURCE_SUFFIXES:
                     continue
                 path = Path(dirpath) / name
                 yield SourceFile(root, path.relative_to(root).as_posix(), path)
@@ -90,16 +102,24 @@ class SourceBytes:
 
 
 def read_source(source: SourceFile) -> SourceBytes:
-    """The file's bytes, up to the read limit, so that memory stays bounded."""
+    """The file's bytes, up to its format's read limit, so that memory stays bounded."""
+    limit = LIMITS.max_whole_file_bytes if source.suffix in WHOLE_FILE_SUFFIXES else LIMITS.max_read_bytes
     with open(source.path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
-        data = handle.read(LIMITS.max_read_bytes)
+        data = handle.read(limit)
     return SourceBytes(data, max(size, len(data)))
 
 
-def content_hash(data: bytes) -> str:
-    """Hash that identifies a file's content, for change detection."""
-    return hashlib.sha256(data).hexdigest()
+def content_hash(data: bytes, context: str = "") -> str:
+    """Hash that identifies a file's content, for change detection.
+
+    ``context`` is whatever else decides the file's documents (its folder's
+    ``_source.yaml`` defaults), so that changing it re-reads the file.
+    """
+    digest = hashlib.sha256(data)
+    if context:
+        digest.update(b"\0" + context.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def decode(data: bytes) -> str:

@@ -39,6 +39,7 @@ EXPORT_FIELDS = (
     "published",
     "source",
     "snippet",
+    "page",
     "countries",
     "story",
 )

@@ -14,6 +14,7 @@ Design (see README, design notes):
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import html
 import json
@@ -564,9 +565,12 @@ class SearchIndex:
         hit["published"] = iso_utc(stored.get("published"))
         hit["countries"] = [{"code": c, "name": country_name(c)} for c in stored.get("countries") or []]
         hit["story"] = hit["story"] or hit["id"]
-        hit["snippet"] = make_snippet(
-            stored.get("excerpt", ""), stored.get("body", ""), terms, self.limits.snippet_chars
+        page_starts = stored.get("page_starts") or []
+        hit["snippet"], offset = snippet_at(
+            stored.get("excerpt", ""), stored.get("body", ""), terms, self.limits.snippet_chars, page_starts
         )
+        # PDFs: the page of the passage shown (the first page when it is the excerpt).
+        hit["page"] = page_of(page_starts, offset or 0) if page_starts else None
         return hit
 
     def _suggest(self, request: SearchRequest, words: list[str], total: int, searcher) -> str | None:
@@ -623,6 +627,8 @@ class SearchIndex:
             "parent_id": stored.get("parent_id") or None,
             "countries": [{"code": c, "name": country_name(c)} for c in stored.get("countries") or []],
             "story": stored.get("story") or stored["id"],
+            "language": stored.get("language") or None,
+            "page_starts": list(stored.get("page_starts") or []),
             "related": [],
         }
         for related_id in stored.get("related_ids") or []:
@@ -870,15 +876,49 @@ def _sentence_start(text: str, position: int) -> int:
 
 def make_snippet(excerpt: str, body: str, terms: set[str], limit: int) -> str:
     """The best-matching passage of excerpt or body, escaped, terms marked."""
+    return snippet_at(excerpt, body, terms, limit)[0]
+
+
+def snippet_at(
+    excerpt: str, body: str, terms: set[str], limit: int, page_starts: list[int] | None = None
+) -> tuple[str, int | None]:
+    """:func:`make_snippet` and where its passage starts in ``body`` (None: from the excerpt).
+
+    With ``page_starts`` (a PDF), the passage is looked for within each page, so
+    that it never runs across a page break and its page is the page it is on.
+    """
     if not terms:
-        return html.escape(_clip(excerpt or body, 0, limit))
+        return html.escape(_clip(excerpt or body, 0, limit)), None if excerpt else 0
     excerpt_score, excerpt_start = _best_window(excerpt, terms, limit)
-    body_score, body_start = _best_window(body, terms, limit)
+    body_score, page_text, page_start, body_start = _best_body_window(body, terms, limit, page_starts or [0])
     if body_score > excerpt_score:
-        text, start = body, body_start
-    else:
-        text, start = (excerpt, excerpt_start) if excerpt_score else (excerpt or body, 0)
-    return highlight(_clip(text, start, limit), terms)
+        return highlight(_clip(page_text, body_start, limit), terms), page_start + body_start
+    if excerpt_score or excerpt:
+        return highlight(_clip(excerpt, excerpt_start, limit), terms), None
+    return highlight(_clip(body, 0, limit), terms), 0
+
+
+def _best_body_window(body: str, terms: set[str], limit: int, page_starts: list[int]) -> tuple[float, str, int, int]:
+    """Score, page text, page offset and start within the page of the best window of ``body``."""
+    best = (0.0, body, 0, 0)
+    for number, page_start in enumerate(page_starts):
+        page_end = page_starts[number + 1] if number + 1 < len(page_starts) else len(body)
+        text = body if len(page_starts) == 1 else body[page_start:page_end]
+        score, start = _best_window(text, terms, limit)
+        if score > best[0]:
+            best = (score, text, page_start, start)
+    return best
+
+
+def best_body_offset(body: str, terms: set[str], limit: int, page_starts: list[int] | None = None) -> int | None:
+    """Where the best-matching passage of ``body`` starts, or None when no term is in it."""
+    score, _, page_start, start = _best_body_window(body, terms, limit, page_starts or [0])
+    return page_start + start if score else None
+
+
+def page_of(page_starts: list[int], offset: int) -> int:
+    """The 1-based page holding ``offset`` of a body whose pages start at ``page_starts``."""
+    return max(1, bisect.bisect_right(page_starts, offset))
 
 
 def _clip(text: str, start: int, limit: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import re
 
 from flask import Blueprint, abort, render_template, request, url_for
 from markupsafe import Markup
@@ -17,7 +18,7 @@ from indexer.countries import country_name
 from indexer.documents import is_web_url
 from search_web.params import FILTER_PARAMS, parse_request, state_params, url_with
 from search_web.query import QueryError
-from search_web.search import SearchRequest, highlight
+from search_web.search import SearchRequest, best_body_offset, highlight
 from search_web.timeline_chart import chart
 
 bp = Blueprint("views", __name__)
@@ -102,6 +103,33 @@ def index():
     )
 
 
+_PARAGRAPH = re.compile(r"\S(?:(?!\n\s*\n).)*", re.S)
+
+
+def _pages(body: str, page_starts: list[int], terms: set[str], best: int | None) -> list[dict]:
+    """The body as pages (one for a non-PDF) of highlighted paragraphs.
+
+    The paragraph holding the best-matching passage (``best``, an offset) is
+    the jump target; without one, the first paragraph with a term is.
+    """
+    starts = page_starts or [0]
+    pages, fallback = [], None
+    for number, start in enumerate(starts, start=1):
+        end = starts[number] if number < len(starts) else len(body)
+        paragraphs, match = [], None
+        for found in _PARAGRAPH.finditer(body, start, end):
+            marked = highlight(found.group(0), terms)
+            if best is not None and found.start() <= best < found.end() + 2:
+                match = len(paragraphs)
+            if fallback is None and "<mark>" in marked:
+                fallback = (len(pages), len(paragraphs))
+            paragraphs.append(Markup(marked))
+        pages.append({"number": number, "paragraphs": paragraphs, "match": match})
+    if fallback is not None and all(page["match"] is None for page in pages):
+        pages[fallback[0]]["match"] = fallback[1]
+    return pages
+
+
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
     from search_web import search_index
@@ -112,8 +140,9 @@ def document(doc_id: str):
         abort(404, f"no document with id {doc_id!r}")
     q = request.args.get("q", "")[: service.limits.max_query_chars]
     terms = service.query_terms_for(q) if q else set()
-    paragraphs = [highlight(p, terms) for p in doc["body"].split("\n\n") if p.strip()]
-    first_match = next((i for i, p in enumerate(paragraphs) if "<mark>" in p), None)
+    best = best_body_offset(doc["body"], terms, service.limits.snippet_chars, doc["page_starts"]) if terms else None
+    pages = _pages(doc["body"], doc["page_starts"], terms, best)
+    match_page = next((page["number"] for page in pages if page["match"] is not None), None)
     parent = service.brief(doc["parent_id"]) if doc["parent_id"] else None
     return render_template(
         "doc.html",
@@ -121,8 +150,9 @@ def document(doc_id: str):
         q=q,
         title_html=Markup(highlight(doc["title"], terms)),
         excerpt_html=Markup(highlight(doc["excerpt"], terms)),
-        paragraphs=[Markup(p) for p in paragraphs],
-        first_match=first_match,
+        pages=pages,
+        match_page=match_page if doc["page_starts"] else None,
+        has_match=match_page is not None,
         parent=parent,
         similar=service.more_like_this(doc_id),
         same_story=service.story_members(doc_id),

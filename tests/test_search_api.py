@@ -20,6 +20,7 @@ HIT_KEYS = {
     "countries",
     "story",
     "story_more",
+    "page",
 }
 TOP_KEYS = {"query", "total", "stories", "collapse", "page", "per_page", "took_ms", "suggestion", "hits", "facets"}
 
