@@ -17,6 +17,8 @@ from tests.conftest import SEEDS, write_news_records
 # A hang detector, not a speed target: every answer here is a refusal or a small search.
 HANG_SECONDS = 5.0
 ENDPOINTS = ("/api/search", "/")
+# Every other endpoint that takes the search parameters gets the fixed cases and the fuzzing too.
+MORE_ENDPOINTS = ("/api/timeline", "/feed.atom", "/api/search.csv", "/api/search.jsonl")
 
 FIXED_CASES = [
     "q=" + "(" * 1000 + "chips" + ")" * 1000,
@@ -54,6 +56,14 @@ FIXED_CASES = [
     "&".join(["q=chips"] * 1000),
     "&".join(["page=2"] * 1000),
     "&".join(f"topic=t{n}" for n in range(1000)),
+    "country=zz",
+    "country=%3Cscript%3E",
+    "q=country:",
+    "q=country:%22%22",
+    'q=country:"United',
+    "q=country:(cn)",
+    "collapse=2",
+    "collapse=%00",
 ]
 
 
@@ -76,7 +86,7 @@ def fetch(client, url: str):
     return response
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS + MORE_ENDPOINTS)
 @pytest.mark.parametrize("params", FIXED_CASES, ids=lambda p: p[:40])
 def test_fixed_hostile_requests_answer_200_or_400_quickly(app, endpoint, params):
     response = fetch(app.test_client(), f"{endpoint}?{params}")
@@ -118,9 +128,12 @@ QUERY_PIECES = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8),
     st.sampled_from([*"()[]{}*?~^:\"+-!&|\\/<>' ", "AND", "OR", "NOT", "TO", "title:", "published:", "sanc"]),
     st.sampled_from(["chips", "sanctions", "provider:", "topic:", "kind:news", "2020", "<script>", "&amp;"]),
+    st.sampled_from(["country:", "country:cn", "country:China", 'country:"United States"', "-country:ru", "0", "1"]),
 )
 QUERIES = st.lists(QUERY_PIECES, max_size=25).map("".join)
-PARAM_NAMES = st.sampled_from(["q", "page", "per_page", "sort", "provider", "topic", "year", "kind", "from", "to", "x"])
+PARAM_NAMES = st.sampled_from(
+    ["q", "page", "per_page", "sort", "provider", "topic", "country", "year", "kind", "from", "to", "collapse", "x"]
+)
 PARAM_VALUES = st.one_of(
     QUERIES,
     st.integers(-(10**12), 10**12).map(str),
@@ -146,5 +159,5 @@ def test_random_queries_never_give_a_500(app, q):
 @given(params=st.lists(st.tuples(PARAM_NAMES, PARAM_VALUES), max_size=8))
 def test_random_parameters_never_give_a_500(app, params):
     client = app.test_client()
-    for endpoint in ENDPOINTS:
+    for endpoint in ENDPOINTS + MORE_ENDPOINTS:
         fetch(client, f"{endpoint}?{urlencode(params)}")
