@@ -13,13 +13,15 @@ from __future__ import annotations
 import io
 import re
 import warnings
-
-from pypdf import PdfReader
+from typing import TYPE_CHECKING
 
 from indexer.documents import Document, date_from_name, stable_id, to_naive_utc
 from indexer.limits import LIMITS
 from indexer.sources import SkipFile
 from indexer.textclean import clean_block, clean_field, shorten
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 MIN_TEXT_CHARS = 20  # less than this on every page: a scan without a text layer
 TITLE_CHARS = 300
@@ -67,6 +69,8 @@ def parse_pdf(data: bytes, *, root_name: str, relpath: str) -> tuple[list[Docume
 
 
 def _open(data: bytes) -> PdfReader:
+    from pypdf import PdfReader  # here, not at the top: most runs read no PDF
+
     try:
         reader = PdfReader(io.BytesIO(data))
         encrypted = reader.is_encrypted

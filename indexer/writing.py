@@ -16,12 +16,17 @@ kept so that a reader that opened it just before the swap can finish.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import errno
 import fcntl
 import json
+import mmap
 import os
 import shutil
+import signal
+import struct
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +42,12 @@ LOCK_FILE = ".lock"
 BUILD_INFO = "build.json"
 GENERATION_PREFIX = "gen-"
 WRITER_MEMORY_MB = 256
+# Builds of this many documents or more are written by one process per core (at most MAX_WRITE_PROCESSES).
+PARALLEL_WRITE_MIN_DOCUMENTS = 1000
+MAX_WRITE_PROCESSES = 2
+PART_PREFIX = "part-"
+PART_POLL_SECONDS = 0.1
+PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 # Files of ours inside a generation folder (the rest belongs to Whoosh).
 OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FILE})
 
@@ -107,9 +118,118 @@ def write_generation(generation: Path, documents: Sequence[Document], progress: 
     """
     ix = whoosh_index.create_in(str(generation), build_schema())
     try:
-        _write(ix, [], documents, progress)
+        processes = min(os.cpu_count() or 1, MAX_WRITE_PROCESSES)
+        if isinstance(documents, Sequence) and len(documents) >= PARALLEL_WRITE_MIN_DOCUMENTS and processes > 1:
+            _write_in_parts(ix, generation, documents, processes, progress)
+        else:
+            _write(ix, [], documents, progress)
     finally:
         ix.close()
+
+
+def _write_in_parts(
+    ix: Any, generation: Path, documents: Sequence[Document], processes: int, progress: Progress | None
+) -> None:
+    """Write ``documents`` as one segment per process, then list the segments in one index.
+
+    Whoosh's analysis and posting writer are pure Python, so a build uses
+    every core by giving each forked child a contiguous share of the
+    documents (document numbers keep their order). Unlike Whoosh's
+    ``MpWriter``, every child asks the kernel to kill it when the parent dies,
+    so a killed build leaves no writer behind.
+    """
+    shares = [
+        documents[k * len(documents) // processes : (k + 1) * len(documents) // processes] for k in range(processes)
+    ]
+    counts = mmap.mmap(-1, 8 * processes)  # shared with the children: documents written so far
+    parent = os.getpid()
+    children: dict[int, int] = {}
+    try:
+        for number, share in enumerate(shares):
+            part = generation / f"{PART_PREFIX}{number}"
+            part.mkdir()
+            pid = os.fork()
+            if pid == 0:  # the child: write one part, never return into the caller's code
+                os._exit(_write_part(part, share, counts, number, parent))
+            children[pid] = number
+        _wait_for_parts(children, counts, len(documents), progress)
+    except BaseException:
+        for pid in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        raise
+    if progress:
+        progress("committing", 0, 1)
+    _join_parts(ix, generation, processes)
+    if progress:
+        progress("committing", 1, 1)
+
+
+def _write_part(part: Path, documents: Sequence[Document], counts: mmap.mmap, number: int, parent: int) -> int:
+    """In a forked child: index ``documents`` into ``part``; the exit status says how it went."""
+    try:
+        _die_with_parent(parent)
+        part_ix = whoosh_index.create_in(str(part), build_schema())
+
+        def count(stage: str, done: int, _total: int) -> None:
+            if stage == "indexing" and (done % 256 == 0 or done == len(documents)):
+                struct.pack_into("q", counts, 8 * number, done)
+
+        _write(part_ix, [], documents, count)
+        part_ix.close()
+        return 0
+    except BaseException as exc:  # the parent reports the failure; the message goes to stderr
+        with contextlib.suppress(Exception):
+            os.write(2, f"indexer: writing part {number} failed: {exc!r}\n".encode())
+        return 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when its parent dies (Linux), and check it has not already."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _wait_for_parts(children: dict[int, int], counts: mmap.mmap, total: int, progress: Progress | None) -> None:
+    running = dict(children)
+    while running:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            if progress:
+                done = sum(struct.unpack_from("q", counts, 8 * k)[0] for k in children.values())
+                progress("indexing", min(done, total), total)
+            time.sleep(PART_POLL_SECONDS)
+            continue
+        if pid not in running:
+            continue
+        number = running.pop(pid)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"writing part {number} of the index failed (exit status {status})")
+    if progress:
+        progress("indexing", total, total)
+
+
+def _join_parts(ix: Any, generation: Path, parts: int) -> None:
+    """Move every part's segment files into ``generation`` and list them in its table of contents."""
+    storage = ix.storage
+    segments = []
+    for number in range(parts):
+        part = generation / f"{PART_PREFIX}{number}"
+        part_ix = whoosh_index.open_dir(str(part))
+        for segment in part_ix._segments():
+            for name in segment.list_files(part_ix.storage):
+                os.replace(part / name, generation / name)
+            segments.append(segment)
+        part_ix.close()
+        shutil.rmtree(part)
+    toc = whoosh_index.TOC(ix.schema, segments, ix.latest_generation() + 1)
+    toc.write(storage, ix.indexname)
 
 
 def update_generation(

@@ -17,13 +17,15 @@ from pathlib import Path
 
 from indexer.build import PARALLEL_PARSE_MIN_FILES
 from indexer.catalog import load_fingerprints
-from indexer.writing import LOCK_FILE, POINTER_FILE, current_generation, read_pointer
+from indexer.writing import LOCK_FILE, PARALLEL_WRITE_MIN_DOCUMENTS, POINTER_FILE, current_generation, read_pointer
 from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
 from tests.conftest import REPO, run_indexer, write_news_records
 
 KILLS = 24
-RECORDS = 1200  # above PARALLEL_PARSE_MIN_FILES: the parse worker processes are killed too
+# Above PARALLEL_PARSE_MIN_FILES and PARALLEL_WRITE_MIN_DOCUMENTS: the parse and write worker
+# processes are killed too.
+RECORDS = 1200
 
 
 def answers(index_dir: Path) -> tuple[int, list[str]]:
@@ -91,7 +93,7 @@ def kill_at_random_moment(process: subprocess.Popen, rng: random.Random, run_sec
 
 def test_twenty_plus_random_kills_leave_the_served_index_answering_as_before(tmp_path):
     sources, index = tmp_path / "src", tmp_path / "ix"
-    assert RECORDS >= PARALLEL_PARSE_MIN_FILES
+    assert RECORDS >= PARALLEL_PARSE_MIN_FILES and RECORDS >= PARALLEL_WRITE_MIN_DOCUMENTS
     write_news_records(sources, RECORDS)
     started = time.monotonic()
     assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
@@ -121,7 +123,8 @@ def test_twenty_plus_random_kills_leave_the_served_index_answering_as_before(tmp
     finally:
         served.close()
 
-    # Orphaned parse workers notice their parent's death (their task pipe closes) and exit.
+    # Orphaned parse workers notice their parent's death (their task pipe closes) and exit;
+    # write workers are killed by the kernel when their parent dies.
     deadline = time.monotonic() + 10
     while indexer_processes(index) and time.monotonic() < deadline:
         time.sleep(0.2)
