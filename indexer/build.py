@@ -25,10 +25,10 @@ from typing import Any
 
 from indexer.catalog import Catalog, fingerprint, load_catalog, load_fingerprints, write_catalog
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
-from indexer.folders import metadata_problems
+from indexer.folders import defaults_for, metadata_problems
 from indexer.limits import LIMITS
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
-from indexer.sources import SourceFile, discover, read_source
+from indexer.sources import SourceFile, content_hash, discover, read_source
 from indexer.writing import (
     Progress,
     copy_generation,
@@ -236,9 +236,10 @@ def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
         read = read_source(source)
     except OSError as exc:
         return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
-    if known_sha is not None and known_sha == source_hash(source, read.data):
+    defaults = defaults_for(source.root, source.relpath)
+    if known_sha is not None and known_sha == content_hash(read.data, defaults.digest):
         return None
-    return parse_bytes(source, read)
+    return parse_bytes(source, read, defaults)
 
 
 def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[ParsedFile | None]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from indexer.countries import find_countries
 from indexer.documents import Document, InvalidDocument, cap_sizes, validate
-from indexer.folders import defaults_for
+from indexer.folders import FolderDefaults, defaults_for
 from indexer.html_pages import parse_html
 from indexer.json_exports import parse_json_export
 from indexer.news import looks_like_news, parse_news
@@ -100,9 +100,12 @@ def source_hash(source: SourceFile, data: bytes) -> str:
     return content_hash(data, defaults_for(source.root, source.relpath).digest)
 
 
-def parse_bytes(source: SourceFile, read: SourceBytes) -> ParsedFile:
-    """Detect the format and parse what was read of one file; never raises for bad input."""
-    defaults = defaults_for(source.root, source.relpath)
+def parse_bytes(source: SourceFile, read: SourceBytes, defaults: FolderDefaults | None = None) -> ParsedFile:
+    """Detect the format and parse what was read of one file; never raises for bad input.
+
+    ``defaults`` are the file's folder defaults when the caller has them already.
+    """
+    defaults = defaults or defaults_for(source.root, source.relpath)
     parsed = ParsedFile(source.relpath, source.root_name, content_hash(read.data, defaults.digest))
     try:
         documents, warnings = _parse(source, read)

@@ -17,12 +17,11 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
 from indexer.documents import is_web_url
-from search_web.params import parse_request, state_params
+from search_web.params import parse_request, url_with
 from search_web.query import QueryError
 from search_web.search import SearchRequest
 
@@ -155,9 +154,9 @@ def feed():
 def _atom(search: SearchRequest, hits: list[dict[str, Any]]) -> ET.Element:
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
-    params = [(k, v) for k, v in state_params(search) if k not in ("sort", "per_page")]
-    page_url = url_for("views.index", _external=True) + _query(params)
-    self_url = url_for("exports.feed", _external=True) + _query(params)
+    query = url_with(search, replace={"sort": "", "per_page": ""}).rstrip("?")  # the feed fixes both
+    page_url = url_for("views.index", _external=True) + query
+    self_url = url_for("exports.feed", _external=True) + query
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     dates = [hit["published"] for hit in hits if hit["published"]]
     _sub(feed, "title", f"Geosearch: {search.q}" if search.q else "Geosearch: newest documents")
@@ -201,7 +200,3 @@ def _sub(parent: ET.Element, name: str, text: str) -> ET.Element:
 def _xml_text(text: str) -> str:
     # XML 1.0 forbids most control characters even when escaped.
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", text)
-
-
-def _query(params: list[tuple[str, str]]) -> str:
-    return "?" + urlencode(params) if params else ""

@@ -79,7 +79,7 @@ def index():
     except QueryError as exc:
         return render_template("search.html", error=str(exc), search=search), 400
     last_page = max(1, -(-min(result.stories, service.limits.max_result_depth) // search.per_page))
-    query = url_with(search)
+    query = url_with(search).rstrip("?")
     return render_template(
         "search.html",
         search=search,

@@ -331,3 +331,14 @@ def test_update_handles_each_new_kind_incrementally(sources, tmp_path):
         app.extensions["search_index"].close()
     assert answers[0] == answers[1]
     assert ("CSIS", ("Chips",)) in {(p, t) for _, _, p, t in answers[0]}
+
+
+def test_pdf_without_document_information_takes_title_from_its_first_page(tmp_path):
+    root = tmp_path / "src"
+    root.mkdir()
+    write_pdf(root / "2021-05-06-brief.pdf", ["Baltic Cable Security\nA short brief on undersea cables.", "Annex."])
+    (doc,) = parsed(root)["2021-05-06-brief.pdf"].documents
+    assert doc.title == "Baltic Cable Security"
+    assert doc.authors == []
+    assert doc.published == dt.datetime(2022, 3, 4, 12, 0)  # the PDF's creation date beats the file name
+    assert len(doc.page_starts) == 2
