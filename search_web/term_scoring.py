@@ -9,30 +9,42 @@ and weights are read block by block into arrays (cached per generation), the
 match set is array set logic, and the score of a document is the sum, over
 the positive terms it contains, of exactly Whoosh's ``bm25(idf, weight,
 field length, average field length, B, K1)``, as Whoosh's And/Or matchers
-sum their children. Anything else (phrases, fuzzy terms) returns None and
-goes through Whoosh. ``tests/test_fast_scoring.py`` checks the two agree.
+sum their children. Phrases ("export controls") are matched on the
+positions of the documents that hold all their words, and scored as
+Whoosh's phrase matcher scores them: the sum of their words' scores, in the
+documents where the phrase occurs. Anything else (fuzzy terms, slop other
+than 1) returns None and goes through Whoosh.
+``tests/test_speed_never_changes_answers.py`` checks the two agree.
 
-This reads the whoosh3 codec's posting blocks (``_read_ids``/``_weights``),
-which is why whoosh3 is pinned exactly.
+This reads the whoosh3 codec's posting blocks (``_read_ids``/``_weights``/
+``_read_values``), which is why whoosh3 is pinned exactly.
 """
 
 from __future__ import annotations
 
 import math
+import pickle
 import threading
 import time
 from collections import OrderedDict
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.formats import Positions
 from whoosh.matching import FilterMatcher
+from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 # byte -> field length, as Whoosh quantises lengths into one byte per document.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float64)
 POSTINGS_CACHE_TERMS = 512
+
+
+# A term to score, and the documents it is scored in (None: wherever it occurs).
+Positive = tuple[wq.Term, np.ndarray | None]
 
 
 class Unsupported(Exception):
@@ -120,12 +132,12 @@ class TermScorer:
         except Unsupported:
             return None
         scores = np.zeros(self.size, dtype=np.float64)
-        for term in positives:
+        for term, within in positives:
             _check(deadline)
-            self._add_scores(scores, term)
+            self._add_scores(scores, term, within)
         return mask, scores
 
-    def _evaluate(self, node: wq.Query, deadline: float) -> tuple[np.ndarray, list[wq.Term]]:
+    def _evaluate(self, node: wq.Query, deadline: float) -> tuple[np.ndarray, list[Positive]]:
         if type(node) is wq.Term:
             _check(deadline)
             if node.fieldname not in self.schema:
@@ -133,7 +145,9 @@ class TermScorer:
             ids, _ = self.postings(node.fieldname, node.text)
             mask = np.zeros(self.size, dtype=bool)
             mask[ids] = True
-            return mask, [node]
+            return mask, [(node, None)]
+        if type(node) is wq.Phrase:
+            return self._phrase(node, deadline)
         if type(node) is wq.AndNot:
             mask, positives = self._evaluate(node.a, deadline)
             excluded, _ = self._evaluate(node.b, deadline)
@@ -158,8 +172,67 @@ class TermScorer:
             return mask, positives
         raise Unsupported(type(node).__name__)
 
-    def _add_scores(self, scores: np.ndarray, term: wq.Term) -> None:
+    def _phrase(self, node: wq.Phrase, deadline: float) -> tuple[np.ndarray, list[Positive]]:
+        """Documents where the words occur one right after another, and the words to score there."""
+        if node.fieldname not in self.schema:
+            raise Unsupported(f"unknown field {node.fieldname}")
+        field = self.schema[node.fieldname]
+        if node.slop != 1 or not field.format or not field.format.supports("positions"):
+            raise Unsupported("a phrase Whoosh would treat otherwise")
+        mask = np.zeros(self.size, dtype=bool)
+        words = [field.to_bytes(word) for word in node.words]
+        if not words or any((node.fieldname, word) not in self.reader for word in words):
+            return mask, []  # as Whoosh: a word missing from the index matches nothing
+        candidates = self.postings(node.fieldname, words[0])[0]
+        for word in words[1:]:
+            _check(deadline)
+            candidates = np.intersect1d(candidates, self.postings(node.fieldname, word)[0], assume_unique=True)
+        if candidates.size:
+            # Where the phrase could start in each candidate, narrowed word by word.
+            starts = {doc: set(at) for doc, at in self._positions(node.fieldname, words[0], candidates).items()}
+            for offset, word in enumerate(words[1:], start=1):
+                _check(deadline)
+                found = self._positions(node.fieldname, word, candidates)
+                starts = {
+                    doc: kept
+                    for doc, at in starts.items()
+                    if (kept := at.intersection([p - offset for p in found.get(doc, ())]))
+                }
+                candidates = np.fromiter(starts, dtype=np.int64, count=len(starts))
+                candidates.sort()
+            mask[list(starts)] = True
+        terms = [wq.Term(node.fieldname, word.decode("utf-8"), boost=node.boost) for word in words]
+        return mask, [(term, mask) for term in terms]
+
+    def _positions(self, fieldname: str, text: bytes, wanted: np.ndarray) -> dict[int, list[int]]:
+        """Positions of one term in the ``wanted`` documents (sorted document numbers)."""
+        decode = _position_decoder(self.schema[fieldname].format)
+        found: dict[int, list[int]] = {}
+        for subreader, offset in self.reader.leaf_readers():
+            if (fieldname, text) not in subreader:
+                continue
+            matcher = subreader.postings(fieldname, text)
+            while isinstance(matcher, FilterMatcher):
+                matcher = matcher.child
+            if not hasattr(matcher, "_read_values"):
+                raise Unsupported(f"posting reader {type(matcher).__name__}")
+            while not matcher._atend:
+                matcher._read_ids()
+                ids = np.asarray(matcher._ids, dtype=np.int64) + offset
+                hits = np.flatnonzero(np.isin(ids, wanted, assume_unique=True))
+                if hits.size:
+                    matcher._read_values()
+                    values = matcher._values
+                    for index in hits:
+                        found[int(ids[index])] = decode(values[index])
+                matcher._next_block()
+        return found
+
+    def _add_scores(self, scores: np.ndarray, term: wq.Term, within: np.ndarray | None = None) -> None:
         ids, weights = self.postings(term.fieldname, term.text)
+        if within is not None:  # a phrase's word counts only where the phrase occurs
+            keep = within[ids]
+            ids, weights = ids[keep], weights[keep]
         if not ids.size:
             return
         if not self.schema[term.fieldname].scorable:
@@ -175,6 +248,21 @@ class TermScorer:
         lengths = self.lengths[term.fieldname][ids]
         contribution = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
         scores[ids] += contribution * term.boost  # a term's document numbers are distinct
+
+
+def _position_decoder(format_: Any):
+    """The format's positions decoder; for whoosh3's Positions format, the same decoding in C calls.
+
+    ``Positions.decode_positions`` unpickles a list of gaps and adds them up in a
+    Python loop; ``itertools.accumulate`` does the adding in C.
+    """
+    if type(format_) is not Positions:
+        return format_.decoder("positions")
+
+    def decode(value: bytes) -> list[int]:
+        return list(accumulate(pickle.loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")))
+
+    return decode
 
 
 def _check(deadline: float) -> None:
