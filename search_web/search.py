@@ -193,6 +193,13 @@ class Columns:
             return mask
         return np.isin(self.codes[facet], wanted)
 
+    def story_others(self, docnum: int, within: np.ndarray) -> np.ndarray:
+        """The other documents of ``docnum``'s story among ``within`` (a bool mask), newest first."""
+        members = within & (self.story == self.story[docnum])
+        members[docnum] = False
+        others = np.flatnonzero(members)
+        return others[np.lexsort((others, -self.date[others]))]
+
     def count(self, facet: str, docs: np.ndarray) -> np.ndarray:
         """Count of documents per value of ``facet`` among ``docs`` (a bool mask)."""
         if facet in MULTI_VALUED:
@@ -422,12 +429,9 @@ class SearchIndex:
     def _story_more(self, chosen: _Selection, docnum: int) -> dict[str, Any] | None:
         """The other matches of a result's story: count, providers and the first few, newest first."""
         columns = chosen.gen.columns
-        members = chosen.selected & (columns.story == columns.story[docnum])
-        members[docnum] = False
-        others = np.flatnonzero(members)
+        others = columns.story_others(docnum, chosen.selected)
         if not others.size:
             return None
-        others = others[np.lexsort((others, -columns.date[others]))]
         providers = {columns.values["provider"][code] for code in columns.codes["provider"][others]} - {""}
         items = [self._brief_of(chosen.searcher, int(n)) for n in others[: self.limits.story_members_shown]]
         return {"count": int(others.size), "providers": len(providers), "items": items}
@@ -563,7 +567,7 @@ class SearchIndex:
         hit["provider_domain"] = hit["provider_domain"] or ""
         hit["topics"] = list(hit["topics"] or [])
         hit["published"] = iso_utc(stored.get("published"))
-        hit["countries"] = [{"code": c, "name": country_name(c)} for c in stored.get("countries") or []]
+        hit["countries"] = _countries(stored)
         hit["story"] = hit["story"] or hit["id"]
         page_starts = stored.get("page_starts") or []
         hit["snippet"], offset = snippet_at(
@@ -625,7 +629,7 @@ class SearchIndex:
             "editors": list(stored.get("editors") or []),
             "source": stored.get("source", ""),
             "parent_id": stored.get("parent_id") or None,
-            "countries": [{"code": c, "name": country_name(c)} for c in stored.get("countries") or []],
+            "countries": _countries(stored),
             "story": stored.get("story") or stored["id"],
             "language": stored.get("language") or None,
             "page_starts": list(stored.get("page_starts") or []),
@@ -652,11 +656,7 @@ class SearchIndex:
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             return []
-        columns = gen.columns
-        members = columns.live & (columns.story == columns.story[docnum])
-        members[docnum] = False
-        others = np.flatnonzero(members)
-        others = others[np.lexsort((others, -columns.date[others]))]
+        others = gen.columns.story_others(docnum, gen.columns.live)
         return [self._brief_of(searcher, int(n)) for n in others]
 
     @staticmethod
@@ -689,6 +689,10 @@ class SearchIndex:
         except QueryError:
             return set()
         return query_terms(parsed.text_query)
+
+
+def _countries(stored: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"code": code, "name": country_name(code)} for code in stored.get("countries") or []]
 
 
 def _to_datetime(day: dt.date) -> dt.datetime:
