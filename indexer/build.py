@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.catalog import Catalog, fingerprint, load_catalog, load_fingerprints, write_catalog
+from indexer.columns import write_column_cache
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
 from indexer.folders import defaults_for, metadata_problems
 from indexer.limits import LIMITS
@@ -184,6 +185,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             written = document_count(generation)
             if written != len(documents):
                 raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
+            write_column_cache(generation)
             write_catalog(generation, sources.parsed, fingerprints)
             (generation / SPELLING_FILE).write_text(json.dumps(spelling_words(documents)), "utf-8")
             finish_generation(generation, build_info)

@@ -34,6 +34,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from indexer.catalog import CATALOG_FILE, FINGERPRINTS_FILE
+from indexer.columns import ARRAYS_FILE, VALUES_FILE
 from indexer.documents import Document
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, build_schema, to_fields
 
@@ -49,7 +50,7 @@ PART_PREFIX = "part-"
 PART_POLL_SECONDS = 0.1
 PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 # Files of ours inside a generation folder (the rest belongs to Whoosh).
-OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FILE})
+OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FILE, ARRAYS_FILE, VALUES_FILE})
 
 # progress(stage, done, total): "indexing" per document, "committing" 0/1 then 1/1.
 Progress = Callable[[str, int, int], None]

@@ -22,7 +22,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,10 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
+from indexer.columns import MULTI_VALUED, ColumnData, column_data
 from indexer.countries import country_name
 from indexer.documents import iso_utc
-from indexer.schema import MULTI_SEPARATOR, SPELLING_FILE, UNDATED
+from indexer.schema import SPELLING_FILE, UNDATED
 from indexer.writing import current_generation
 from search_web.query import TEXT_FIELDS, QueryError, make_parser, parse_date_bound, parse_query, query_terms
 from search_web.settings import Limits
@@ -43,7 +44,6 @@ from search_web.term_scoring import DeadlineExceeded, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("provider", "topic", "country", "year", "kind")
-MULTI_VALUED = {"topic": "topic_column", "country": "country_column"}
 KIND_ORDER = ("news", "related", "report")
 # BM25F: long reports must not win by repeating words, so the body field is
 # normalised harder for length and saturates sooner than title and excerpt.
@@ -145,35 +145,20 @@ class SearchResult:
 
 
 class Columns:
-    """Per-document facet and date values of one generation, as numpy arrays."""
+    """Per-document facet and date values of one generation, as numpy arrays (see indexer.columns)."""
 
-    def __init__(self, reader) -> None:
-        self.size = reader.doc_count_all()
-        self.live = np.ones(self.size, dtype=bool)
-        if reader.has_deletions():
-            for docnum in range(self.size):
-                if reader.is_deleted(docnum):
-                    self.live[docnum] = False
-        self.values: dict[str, list[str]] = {}
-        self.codes: dict[str, np.ndarray] = {}
-        for facet, column in (("provider", "provider"), ("kind", "kind"), ("year", "year")):
-            raw = list(reader.column_reader(column, translate=True))
-            self.values[facet], self.codes[facet] = _encode(raw)
-        self.date = np.fromiter(reader.column_reader("date_key", translate=True), dtype=np.int64, count=self.size)
+    def __init__(self, data: ColumnData) -> None:
+        self.size = data.size
+        self.live = data.live
+        self.date = data.date
         self.dated = self.date != UNDATED
+        self.values = data.values
+        self.codes = data.codes
+        self.story = data.codes["story"]
+        self.story_ids = data.values["story"]
         # Topics and countries are multi-valued: one (document, value) pair per entry.
-        self.pair_docs: dict[str, np.ndarray] = {}
-        self.pair_codes: dict[str, np.ndarray] = {}
-        for facet, column in MULTI_VALUED.items():
-            docs, names = [], []
-            for docnum, raw in enumerate(reader.column_reader(column)):
-                if raw:
-                    for name in raw.decode("utf-8").split(MULTI_SEPARATOR):
-                        docs.append(docnum)
-                        names.append(name)
-            self.values[facet], self.pair_codes[facet] = _encode(names)
-            self.pair_docs[facet] = np.asarray(docs, dtype=np.int64)
-        self.story_ids, self.story = _encode(reader.column_reader("story", translate=True))
+        self.pair_docs = data.pair_docs
+        self.pair_codes = data.pair_codes
         self.newest = int(self.date[self.dated & self.live].max()) if (self.dated & self.live).any() else 0
         # Browse orders, computed once: filtering a precomputed order is O(n), sorting is O(n log n).
         docnums = np.arange(self.size)
@@ -208,12 +193,6 @@ class Columns:
         return np.bincount(self.codes[facet][docs], minlength=len(self.values[facet]))
 
 
-def _encode(raw: Iterable[Any]) -> tuple[list[str], np.ndarray]:
-    strings = ["" if v is None else (v.decode("utf-8") if isinstance(v, bytes) else str(v)) for v in raw]
-    values, codes = np.unique(np.asarray(strings, dtype=object), return_inverse=True)
-    return [str(v) for v in values], codes.astype(np.int32)
-
-
 class Generation:
     """One opened index generation: Whoosh index, columns and per-thread searchers."""
 
@@ -225,7 +204,7 @@ class Generation:
         self._searchers: list[Any] = []
         self._lock = threading.Lock()
         with self.index.searcher() as searcher:
-            self.columns = Columns(searcher.reader())
+            self.columns = Columns(column_data(folder, searcher.reader()))
             self.doc_count = searcher.doc_count()
         # Its own searcher: kept open for the generation's life, shared by threads (read-only arrays).
         self._scorer_searcher = self.index.searcher(weighting=WEIGHTING)

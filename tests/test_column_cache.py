@@ -1,0 +1,70 @@
+"""The column cache each build and update writes equals what the index holds; a bad one is rebuilt."""
+
+from __future__ import annotations
+
+import numpy as np
+from whoosh import index as whoosh_index
+
+from indexer.build import run_build, run_update
+from indexer.columns import ARRAYS_FILE, VALUES_FILE, ColumnData, column_data, read_column_data
+from indexer.writing import current_generation
+from search_web.search import SearchIndex, SearchRequest
+from tests.conftest import write_news_records
+
+
+def both(generation) -> tuple[ColumnData, ColumnData]:
+    ix = whoosh_index.open_dir(str(generation))
+    try:
+        with ix.reader() as reader:
+            return column_data(generation, reader), read_column_data(reader)
+    finally:
+        ix.close()
+
+
+def assert_same(cached: ColumnData, fresh: ColumnData) -> None:
+    assert cached.size == fresh.size
+    assert np.array_equal(cached.live, fresh.live) and np.array_equal(cached.date, fresh.date)
+    assert cached.values == fresh.values
+    for name in fresh.codes:
+        assert np.array_equal(cached.codes[name], fresh.codes[name]), name
+    for name in fresh.pair_docs:
+        assert np.array_equal(cached.pair_docs[name], fresh.pair_docs[name]), name
+        assert np.array_equal(cached.pair_codes[name], fresh.pair_codes[name]), name
+
+
+def test_build_and_update_write_a_cache_equal_to_the_index(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 30, undated=3, related=1)
+    run_build([sources], index)
+    generation = current_generation(index)
+    assert (generation / ARRAYS_FILE).exists() and (generation / VALUES_FILE).exists()
+    assert_same(*both(generation))
+
+    (sources / "r0.md").unlink()  # a deletion: the new generation's cache marks it
+    write_news_records(sources, 2, start=100)
+    run_update([sources], index)
+    updated = current_generation(index)
+    assert updated != generation
+    cached, fresh = both(updated)
+    assert not cached.live.all()
+    assert_same(cached, fresh)
+
+
+def test_a_damaged_cache_is_read_afresh_from_the_index(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 30, undated=3)
+    run_build([sources], index)
+    generation = current_generation(index)
+    service = SearchIndex(index)
+    expected = service.search(SearchRequest(q="sanctions", per_page=50)).to_json()
+    service.close()
+
+    (generation / ARRAYS_FILE).write_bytes(b"not a zip file")
+    assert_same(*both(generation))
+    (generation / VALUES_FILE).write_text('{"size": 5, "values": {}}', "utf-8")  # another index's
+    assert_same(*both(generation))
+    service = SearchIndex(index)
+    answer = service.search(SearchRequest(q="sanctions", per_page=50)).to_json()
+    service.close()
+    for name in ("total", "hits", "facets"):
+        assert answer[name] == expected[name]
