@@ -27,6 +27,7 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
@@ -95,21 +96,10 @@ class TermScorer:
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         btext = text.encode("utf-8") if isinstance(text, str) else text
-        for subreader, offset in self.reader.leaf_readers():
-            if (fieldname, btext) not in subreader:
-                continue
-            matcher = subreader.postings(fieldname, btext)
-            # Deleted documents come wrapped in a filter; the search masks them out itself.
-            while isinstance(matcher, FilterMatcher):
-                matcher = matcher.child
-            if not hasattr(matcher, "_read_ids"):
-                raise Unsupported(f"posting reader {type(matcher).__name__}")
-            while not matcher._atend:
-                matcher._read_ids()
-                matcher._read_weights()
-                ids.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
-                weights.append(np.asarray(matcher._weights, dtype=np.float64))
-                matcher._next_block()
+        for ids_of_block, matcher in self._blocks(fieldname, btext):
+            matcher._read_weights()
+            ids.append(ids_of_block)
+            weights.append(np.asarray(matcher._weights, dtype=np.float64))
         result = (
             (np.concatenate(ids), np.concatenate(weights))
             if ids
@@ -208,25 +198,30 @@ class TermScorer:
         """Positions of one term in the ``wanted`` documents (sorted document numbers)."""
         decode = _position_decoder(self.schema[fieldname].format)
         found: dict[int, list[int]] = {}
+        for ids, matcher in self._blocks(fieldname, text):
+            hits = np.flatnonzero(np.isin(ids, wanted, assume_unique=True))
+            if hits.size:
+                matcher._read_values()
+                values = matcher._values
+                for index in hits:
+                    found[int(ids[index])] = decode(values[index])
+        return found
+
+    def _blocks(self, fieldname: str, text: bytes) -> Iterator[tuple[np.ndarray, Any]]:
+        """Each posting block of a term: its (global) document numbers, and the matcher positioned on it."""
         for subreader, offset in self.reader.leaf_readers():
             if (fieldname, text) not in subreader:
                 continue
             matcher = subreader.postings(fieldname, text)
+            # Deleted documents come wrapped in a filter; the search masks them out itself.
             while isinstance(matcher, FilterMatcher):
                 matcher = matcher.child
-            if not hasattr(matcher, "_read_values"):
+            if not hasattr(matcher, "_read_ids"):
                 raise Unsupported(f"posting reader {type(matcher).__name__}")
             while not matcher._atend:
                 matcher._read_ids()
-                ids = np.asarray(matcher._ids, dtype=np.int64) + offset
-                hits = np.flatnonzero(np.isin(ids, wanted, assume_unique=True))
-                if hits.size:
-                    matcher._read_values()
-                    values = matcher._values
-                    for index in hits:
-                        found[int(ids[index])] = decode(values[index])
+                yield np.asarray(matcher._ids, dtype=np.int64) + offset, matcher
                 matcher._next_block()
-        return found
 
     def _add_scores(self, scores: np.ndarray, term: wq.Term, within: np.ndarray | None = None) -> None:
         ids, weights = self.postings(term.fieldname, term.text)
