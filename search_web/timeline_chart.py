@@ -15,8 +15,8 @@ from search_web.params import url_with
 from search_web.search import SearchRequest
 
 WIDTH = 600
-HEIGHT = 90
-BASELINE = 78  # y of the bars' feet; room below for nothing, above for spike marks
+HEIGHT = 80
+BASELINE = 79  # y of the bars' feet; TOP leaves room above for the spike marks
 TOP = 12
 GAP = 1.0
 
