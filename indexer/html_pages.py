@@ -49,7 +49,6 @@ def parse_html(text: str, *, root_name: str, relpath: str) -> tuple[list[Documen
     if not title:
         title = shorten(body, 120)
     url = canonical_url(extracted.url or "")
-    warnings_out: list[str] = []
     published = to_naive_utc(extracted.date) if extracted.date else None
     if published is None:
         published = date_from_name(relpath.rsplit("/", 1)[-1])
@@ -69,7 +68,7 @@ def parse_html(text: str, *, root_name: str, relpath: str) -> tuple[list[Documen
         authors=_authors(extracted.author or ""),
         language=language.group(1).lower() if language else "",
     )
-    return [doc], warnings_out
+    return [doc], []
 
 
 def _title_tag(text: str) -> str:

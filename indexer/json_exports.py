@@ -114,8 +114,6 @@ def _normalise(record: dict[str, Any]) -> dict[str, Any]:
                 data[name] = value
     if isinstance(data.get("provider"), dict) and "name" not in data["provider"] and "id" in data["provider"]:
         data["provider"] = {"name": data["provider"]["id"]}
-    if isinstance(data.get("authors"), list) is False and isinstance(data.get("author"), str):
-        data["authors"] = data["author"]
     return data
 
 

@@ -183,7 +183,7 @@ def _candidate_pairs(profiles: list[_Profile], weights: dict[str, float]) -> Ite
 
 
 def _same_story(a: _Profile, b: _Profile, va: dict[str, float], vb: dict[str, float]) -> bool:
-    near = a.day is not None and b.day is not None and abs(a.day - b.day) <= STORY_WINDOW_DAYS
+    near = _near(a, b)
     if a.title_key == b.title_key and len(a.title_words) >= MIN_TITLE_WORDS:
         if near:
             return True

@@ -857,15 +857,11 @@ def _sentence_start(text: str, position: int) -> int:
     return max(0, position - 120) + cut + 1 + (window[cut] != "\n")
 
 
-def make_snippet(excerpt: str, body: str, terms: set[str], limit: int) -> str:
-    """The best-matching passage of excerpt or body, escaped, terms marked."""
-    return snippet_at(excerpt, body, terms, limit)[0]
-
-
 def snippet_at(
     excerpt: str, body: str, terms: set[str], limit: int, page_starts: list[int] | None = None
 ) -> tuple[str, int | None]:
-    """:func:`make_snippet` and where its passage starts in ``body`` (None: from the excerpt).
+    """The best-matching passage of excerpt or body (escaped, terms marked) and where it
+    starts in ``body`` (None: from the excerpt).
 
     With ``page_starts`` (a PDF), the passage is looked for within each page, so
     that it never runs across a page break and its page is the page it is on.
