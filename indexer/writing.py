@@ -20,6 +20,7 @@ import ctypes
 import datetime as dt
 import errno
 import fcntl
+import gc
 import json
 import mmap
 import os
@@ -145,6 +146,9 @@ def _write_in_parts(
     counts = mmap.mmap(-1, 8 * processes)  # shared with the children: documents written so far
     parent = os.getpid()
     children: dict[int, int] = {}
+    # The children share the parent's memory copy-on-write; a garbage collection
+    # in a child would touch every object's header and copy it all.
+    gc.freeze()
     try:
         for number, share in enumerate(shares):
             part = generation / f"{PART_PREFIX}{number}"
@@ -162,6 +166,8 @@ def _write_in_parts(
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         raise
+    finally:
+        gc.unfreeze()
     if progress:
         progress("committing", 0, 1)
     _join_parts(ix, generation, processes)

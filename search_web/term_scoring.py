@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import math
 import pickle
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
@@ -39,9 +37,13 @@ from whoosh.matching import FilterMatcher
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
+from search_web.caching import LruCache
+
 # byte -> field length, as Whoosh quantises lengths into one byte per document.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float64)
 POSTINGS_CACHE_TERMS = 512
+# Documents holding each recently matched phrase: decoding positions is most of a phrase's cost.
+PHRASE_CACHE_ENTRIES = 256
 
 
 # A term to score, and the documents it is scored in (None: wherever it occurs).
@@ -67,8 +69,8 @@ class TermScorer:
         self.weighting = weighting
         # The main text fields are loaded up front; others (provider:, topic:) on first use.
         self.lengths = {name: self._field_lengths(name) for name in fields}
-        self._cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._postings: LruCache[tuple[np.ndarray, np.ndarray]] = LruCache(POSTINGS_CACHE_TERMS)
+        self._phrases: LruCache[np.ndarray] = LruCache(PHRASE_CACHE_ENTRIES)
 
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = np.zeros(self.size, dtype=np.float64)
@@ -88,11 +90,9 @@ class TermScorer:
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers and weights of one term, as arrays."""
         key = (fieldname, text)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                return cached
+        cached = self._postings.get(key)
+        if cached is not None:
+            return cached
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         btext = text.encode("utf-8") if isinstance(text, str) else text
@@ -105,10 +105,7 @@ class TermScorer:
             if ids
             else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
         )
-        with self._lock:
-            self._cache[key] = result
-            if len(self._cache) > POSTINGS_CACHE_TERMS:
-                self._cache.popitem(last=False)
+        self._postings.put(key, result)
         return result
 
     def match(self, query: wq.Query, deadline: float = math.inf) -> tuple[np.ndarray, np.ndarray] | None:
@@ -169,36 +166,46 @@ class TermScorer:
         field = self.schema[node.fieldname]
         if node.slop != 1 or not field.format or not field.format.supports("positions"):
             raise Unsupported("a phrase Whoosh would treat otherwise")
-        mask = np.zeros(self.size, dtype=bool)
         words = [field.to_bytes(word) for word in node.words]
-        if not words or any((node.fieldname, word) not in self.reader for word in words):
-            return mask, []  # as Whoosh: a word missing from the index matches nothing
-        candidates = self.postings(node.fieldname, words[0])[0]
-        for word in words[1:]:
-            _check(deadline)
-            candidates = np.intersect1d(candidates, self.postings(node.fieldname, word)[0], assume_unique=True)
-        if candidates.size:
-            # Where the phrase could start in each candidate, narrowed word by word.
-            starts = {doc: set(at) for doc, at in self._positions(node.fieldname, words[0], candidates).items()}
-            for offset, word in enumerate(words[1:], start=1):
-                _check(deadline)
-                found = self._positions(node.fieldname, word, candidates)
-                starts = {
-                    doc: kept
-                    for doc, at in starts.items()
-                    if (kept := at.intersection([p - offset for p in found.get(doc, ())]))
-                }
-                candidates = np.fromiter(starts, dtype=np.int64, count=len(starts))
-                candidates.sort()
-            mask[list(starts)] = True
+        mask = np.zeros(self.size, dtype=bool)
+        mask[self._phrase_documents(node.fieldname, words, deadline)] = True
         terms = [wq.Term(node.fieldname, word.decode("utf-8"), boost=node.boost) for word in words]
         return mask, [(term, mask) for term in terms]
+
+    def _phrase_documents(self, fieldname: str, words: list[bytes], deadline: float) -> np.ndarray:
+        """Document numbers where ``words`` occur one right after another (cached per generation)."""
+        key = (fieldname, tuple(words))
+        cached = self._phrases.get(key)
+        if cached is not None:
+            return cached
+        found = np.zeros(0, dtype=np.int64)
+        if words and all((fieldname, word) in self.reader for word in words):  # else, as Whoosh: no match
+            candidates = self.postings(fieldname, words[0])[0]
+            for word in words[1:]:
+                _check(deadline)
+                candidates = np.intersect1d(candidates, self.postings(fieldname, word)[0], assume_unique=True)
+            if candidates.size:
+                # Where the phrase could start in each candidate, narrowed word by word.
+                starts = {doc: set(at) for doc, at in self._positions(fieldname, words[0], candidates).items()}
+                for offset, word in enumerate(words[1:], start=1):
+                    _check(deadline)
+                    at_word = self._positions(fieldname, word, candidates)
+                    starts = {
+                        doc: kept
+                        for doc, at in starts.items()
+                        if (kept := at.intersection([p - offset for p in at_word.get(doc, ())]))
+                    }
+                    candidates = np.fromiter(starts, dtype=np.int64, count=len(starts))
+                    candidates.sort()
+                found = np.fromiter(starts, dtype=np.int64, count=len(starts))
+        self._phrases.put(key, found)  # not reached when the deadline cut the matching short
+        return found
 
     def _positions(self, fieldname: str, text: bytes, wanted: np.ndarray) -> dict[int, list[int]]:
         """Positions of one term in the ``wanted`` documents (sorted document numbers)."""
         decode = _position_decoder(self.schema[fieldname].format)
         found: dict[int, list[int]] = {}
-        for ids, matcher in self._blocks(fieldname, text):
+        for ids, matcher in self._blocks(fieldname, text, wanted):
             hits = np.flatnonzero(np.isin(ids, wanted, assume_unique=True))
             if hits.size:
                 matcher._read_values()
@@ -207,8 +214,15 @@ class TermScorer:
                     found[int(ids[index])] = decode(values[index])
         return found
 
-    def _blocks(self, fieldname: str, text: bytes) -> Iterator[tuple[np.ndarray, Any]]:
-        """Each posting block of a term: its (global) document numbers, and the matcher positioned on it."""
+    def _blocks(
+        self, fieldname: str, text: bytes, wanted: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, Any]]:
+        """Each posting block of a term: its (global) document numbers, and the matcher positioned on it.
+
+        Given ``wanted`` (sorted document numbers), blocks whose range of
+        document numbers holds none of them are passed over unread: a block's
+        header tells its last document number.
+        """
         for subreader, offset in self.reader.leaf_readers():
             if (fieldname, text) not in subreader:
                 continue
@@ -218,9 +232,13 @@ class TermScorer:
                 matcher = matcher.child
             if not hasattr(matcher, "_read_ids"):
                 raise Unsupported(f"posting reader {type(matcher).__name__}")
+            below = offset - 1  # the block holds document numbers after this one
             while not matcher._atend:
-                matcher._read_ids()
-                yield np.asarray(matcher._ids, dtype=np.int64) + offset, matcher
+                last = matcher._maxid + offset
+                if wanted is None or np.searchsorted(wanted, last, "right") > np.searchsorted(wanted, below, "right"):
+                    matcher._read_ids()
+                    yield np.asarray(matcher._ids, dtype=np.int64) + offset, matcher
+                below = last
                 matcher._next_block()
 
     def _add_scores(self, scores: np.ndarray, term: wq.Term, within: np.ndarray | None = None) -> None:
@@ -237,9 +255,8 @@ class TermScorer:
         K1 = self.weighting.K1
         idf = self.searcher.idf(term.fieldname, term.text)
         avgfl = self.searcher.avg_field_length(term.fieldname) or 1
-        if term.fieldname not in self.lengths:
-            with self._lock:
-                self.lengths[term.fieldname] = self._field_lengths(term.fieldname)
+        if term.fieldname not in self.lengths:  # a race only computes the same array twice
+            self.lengths[term.fieldname] = self._field_lengths(term.fieldname)
         lengths = self.lengths[term.fieldname][ids]
         contribution = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
         scores[ids] += contribution * term.boost  # a term's document numbers are distinct
