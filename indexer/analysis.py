@@ -13,12 +13,15 @@ run in a single loop, and stemming is Snowball English from PyStemmer (C).
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import Stemmer
 from whoosh.analysis import Token, Tokenizer
+from whoosh.formats import Positions
 
 # Words with inner apostrophes or dots stay one token: "China's", "U.S.", "e.g".
 TOKEN_PATTERN = re.compile(r"\w+(?:['’.]\w+)*")
@@ -104,6 +107,7 @@ class EnglishTokenizer(Tokenizer):
         self.stop_words = stop_words
         self.cachesize = cachesize
         self._cache: dict[str, str] = {}
+        self._terms: dict[str, str] = {}  # word as written -> index term ("" for a dropped word)
         self._stemmer: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -137,6 +141,38 @@ class EnglishTokenizer(Tokenizer):
         """The index term for one word (what a query term is turned into)."""
         return self.stem_word(fold(word))
 
+    def term_of(self, word: str) -> str:
+        """The index term of a word as the tokenizer found it; "" when it is not indexed.
+
+        Cached by the word as written: folding and stemming are most of the
+        analysis cost, and a text repeats its words.
+        """
+        term = self._terms.get(word)
+        if term is None:
+            folded = fold(word)
+            dropped = not folded or len(folded) > MAX_TOKEN_CHARS or folded in self.stop_words
+            term = "" if dropped else self.stem_word(folded)
+            if len(self._terms) >= self.cachesize:
+                self._terms.clear()
+            self._terms[word] = term
+        return term
+
+    def term_positions(self, value: str) -> dict[str, list[int]]:
+        """Every index term of ``value`` with its word positions (what indexing a field needs)."""
+        found: dict[str, list[int]] = {}
+        pos = 0
+        term_of = self.term_of
+        for word in TOKEN_PATTERN.findall(value):
+            term = term_of(word)
+            if term:
+                at = found.get(term)
+                if at is None:
+                    found[term] = [pos]
+                else:
+                    at.append(pos)
+                pos += 1
+        return found
+
     def __call__(
         self,
         value: str,
@@ -163,13 +199,16 @@ class EnglishTokenizer(Tokenizer):
                 token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
-        stops = self.stop_words if removestops else frozenset()
         pos = start_pos
         for match in TOKEN_PATTERN.finditer(value):
-            word = fold(match.group(0))
-            if not word or len(word) > MAX_TOKEN_CHARS or word in stops:
+            if removestops:
+                term = self.term_of(match.group(0))
+            else:
+                word = fold(match.group(0))
+                term = self.stem_word(word) if word and len(word) <= MAX_TOKEN_CHARS else ""
+            if not term:
                 continue
-            token.text = self.stem_word(word)
+            token.text = term
             token.boost = 1.0
             token.stopped = False
             if keeporiginal:
@@ -186,3 +225,45 @@ class EnglishTokenizer(Tokenizer):
 def english_analyzer() -> EnglishTokenizer:
     """The analyzer of every full-text field."""
     return EnglishTokenizer()
+
+
+class PackedPositions(Positions):
+    """Whoosh's ``Positions`` format with each posting's positions as packed 32-bit integers.
+
+    Whoosh stores a pickled list of gaps per posting; unpickling it is most
+    of a phrase query's cost. Packed little-endian integers are read for a
+    whole posting block at once with numpy (see ``search_web.term_scoring``),
+    and writing them is cheaper too. The frequency is the byte length / 4.
+    Indexing an :class:`EnglishTokenizer` field skips Whoosh's per-token
+    objects: the tokenizer hands over each term's positions directly.
+    """
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[tuple[str, int, float, bytes]]:
+        if not isinstance(analyzer, EnglishTokenizer) or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        boost = self.field_boost
+        for term, positions in analyzer.term_positions(value).items():
+            yield term, len(positions), len(positions) * boost, self.encode(positions)
+
+    def encode(self, poslist: Iterable[int]) -> bytes:
+        packed = array("I", poslist)
+        if _BIG_ENDIAN:
+            packed.byteswap()
+        return packed.tobytes()
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        packed = array("I", valuestring)
+        if _BIG_ENDIAN:
+            packed.byteswap()
+        return packed.tolist()
+
+    def decode_frequency(self, valuestring: bytes) -> int:
+        return len(valuestring) // POSITION_BYTES
+
+    def decode_weight(self, valuestring: bytes) -> float:
+        return self.decode_frequency(valuestring) * self.field_boost
+
+
+POSITION_BYTES = 4
+_BIG_ENDIAN = sys.byteorder == "big"

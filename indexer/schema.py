@@ -15,7 +15,7 @@ from typing import Any
 
 from whoosh import columns, fields
 
-from indexer.analysis import EnglishTokenizer, english_analyzer
+from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer
 from indexer.documents import Document
 
 TITLE_BOOST = 3.0
@@ -26,31 +26,38 @@ MULTI_SEPARATOR = "\x1f"
 # The did-you-mean dictionary, written beside each generation's index.
 SPELLING_FILE = "spelling.json"
 # 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories;
-# 4: HTML, PDF and JSON sources (language, page_starts)
-SCHEMA_VERSION = 4
+# 4: HTML, PDF and JSON sources (language, page_starts); 5: positions packed as integers
+SCHEMA_VERSION = 5
 # date_key of an undated document: below every real date, so that one
 # integer column sorts and filters every document.
 UNDATED = -(2**62)
 
 
+def text_field(analyzer: EnglishTokenizer, stored: bool = False, field_boost: float = 1.0) -> fields.TEXT:
+    """A full-text field: English analysis, positions for phrases in the packed format."""
+    field = fields.TEXT(analyzer=analyzer, stored=stored, field_boost=field_boost)
+    field.format = PackedPositions(field_boost=field_boost)
+    return field
+
+
 def build_schema() -> fields.Schema:
     """A fresh schema object (Whoosh pickles it into every index)."""
-    text = english_analyzer()
+    text = english_analyzer()  # one analyzer, so one cache of word -> term, for every text field
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(stored=True, sortable=True),
-        title=fields.TEXT(analyzer=text, stored=True, field_boost=TITLE_BOOST),
-        excerpt=fields.TEXT(analyzer=text, stored=True, field_boost=EXCERPT_BOOST),
-        body=fields.TEXT(analyzer=text, stored=True, field_boost=BODY_BOOST),
+        title=text_field(text, stored=True, field_boost=TITLE_BOOST),
+        excerpt=text_field(text, stored=True, field_boost=EXCERPT_BOOST),
+        body=text_field(text, stored=True, field_boost=BODY_BOOST),
         url=fields.STORED(),
         url_text=fields.STORED(),
         amp_url=fields.STORED(),
         provider=fields.ID(stored=True, sortable=True),
         provider_domain=fields.ID(stored=True),
-        provider_text=fields.TEXT(analyzer=text),
+        provider_text=text_field(text),
         topics=fields.STORED(),
         topic=fields.KEYWORD(commas=True, lowercase=False),
-        topic_text=fields.TEXT(analyzer=text),
+        topic_text=text_field(text),
         topic_column=fields.COLUMN(columns.VarBytesColumn()),
         published=fields.DATETIME(stored=True),
         date_key=fields.NUMERIC(int, bits=64, sortable=True, signed=True),
@@ -58,7 +65,7 @@ def build_schema() -> fields.Schema:
         month=fields.ID(),
         authors=fields.STORED(),
         editors=fields.STORED(),
-        author_text=fields.TEXT(analyzer=text),
+        author_text=text_field(text),
         source=fields.ID(stored=True),
         parent_id=fields.ID(stored=True),
         related_ids=fields.STORED(),

@@ -38,9 +38,11 @@ def normalize_text(value: str, *, keep_newlines: bool = False) -> str:
     text = html.unescape(value)
     if "&" in text:
         text = html.unescape(text)
-    text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.translate(_DROP_CHARS).translate(_SPACES)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text).translate(_DROP_CHARS).translate(_SPACES)
+    elif "\t" in text or "\x0b" in text or "\x0c" in text:  # the only ASCII characters translated
+        text = text.translate(_SPACES)
     text = _CONTROL.sub("", text)
     if keep_newlines:
         lines = [_MULTI_SPACE.sub(" ", line).strip() for line in text.split("\n")]

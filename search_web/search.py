@@ -15,6 +15,7 @@ Design (see README, design notes):
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -38,6 +39,7 @@ from indexer.countries import country_name
 from indexer.documents import iso_utc
 from indexer.schema import SPELLING_FILE, UNDATED
 from indexer.writing import current_generation
+from search_web.caching import LruCache
 from search_web.query import TEXT_FIELDS, QueryError, make_parser, parse_date_bound, parse_query, query_terms
 from search_web.settings import Limits
 from search_web.term_scoring import DeadlineExceeded, TermScorer
@@ -196,8 +198,10 @@ class Columns:
 class Generation:
     """One opened index generation: Whoosh index, columns and per-thread searchers."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, result_cache_entries: int = 0) -> None:
         self.folder = folder
+        # Whole search results of this generation: a swap drops them with it, so none is ever stale.
+        self.results: LruCache[SearchResult] = LruCache(result_cache_entries)
         self.index = whoosh_index.open_dir(str(folder))
         self.parser = make_parser(self.index.schema)
         self._local = threading.local()
@@ -302,7 +306,7 @@ class SearchIndex:
                 raise IndexUnavailable(f"no index at {self.index_root}: run `python -m indexer build` first")
             if self._generation is None or self._generation.folder != folder:
                 try:
-                    fresh = Generation(folder)
+                    fresh = Generation(folder, self.limits.result_cache_entries)
                 except (OSError, whoosh_index.IndexError) as exc:
                     # Swapped out and removed between reading CURRENT and opening it
                     # (two swaps in a moment): keep serving the open one, retry soon.
@@ -330,10 +334,10 @@ class SearchIndex:
 
     # -- searching -----------------------------------------------------------
 
-    def _select(self, request: SearchRequest) -> _Selection:
+    def _select(self, request: SearchRequest, gen: Generation | None = None) -> _Selection:
         """Match, filter and date-limit: everything a search, timeline or export shares."""
         deadline = time.monotonic() + self.limits.time_budget_s  # parsing and expansion count too
-        gen = self.generation()
+        gen = gen or self.generation()
         searcher = gen.searcher()
         columns = gen.columns
         parsed = parse_query(request.q, gen.parser, searcher.reader(), self.limits)
@@ -354,9 +358,24 @@ class SearchIndex:
         return _Selection(gen, searcher, parsed, base, masks, selected, scores, cut_short or parsed.expansions_cut)
 
     def search(self, request: SearchRequest, *, with_suggestion: bool = True) -> SearchResult:
-        """Run one search: matches, filters, facet counts, sort, page, snippets."""
+        """Run one search: matches, filters, facet counts, sort, page, snippets.
+
+        A result is kept per generation (``result_cache_entries``) and served
+        again for the same request; a result cut short by the time budget is not.
+        """
         started = time.perf_counter()
-        chosen = self._select(request)
+        gen = self.generation()
+        key = (_request_key(request), with_suggestion)
+        cached = gen.results.get(key)
+        if cached is not None:
+            return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
+        result = self._search(gen, request, with_suggestion, started)
+        if not result.cut_short:
+            gen.results.put(key, result)
+        return result
+
+    def _search(self, gen: Generation, request: SearchRequest, with_suggestion: bool, started: float) -> SearchResult:
+        chosen = self._select(request, gen)
         gen, searcher, columns, selected_docs = chosen.gen, chosen.searcher, chosen.gen.columns, chosen.selected
         facets = self._facets(columns, chosen.base, chosen.masks, request) if request.facets else {}
         months = self._months(columns, selected_docs) if request.years and request.facets else []
@@ -676,6 +695,11 @@ def _countries(stored: dict[str, Any]) -> list[dict[str, str]]:
 
 def _to_datetime(day: dt.date) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day)
+
+
+def _request_key(request: SearchRequest) -> tuple[Any, ...]:
+    """A hashable form of everything a search result depends on."""
+    return tuple(tuple(value) if isinstance(value, list) else value for value in dataclasses.astuple(request))
 
 
 def _date_mask(columns: Columns, date_from: dt.datetime | None, date_to: dt.datetime | None) -> np.ndarray:

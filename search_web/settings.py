@@ -33,6 +33,9 @@ class Limits:
     snippet_chars: int = setting(260, "Length of a result snippet, in characters.")
     suggest_below: int = setting(3, "Offer 'did you mean' when a query finds fewer hits than this.")
     reload_check_s: float = setting(1.0, "How often the app checks for a newly swapped-in index, in seconds.")
+    result_cache_entries: int = setting(
+        512, "Search results kept per index generation for repeated requests (paging back, facet toggles); 0: none."
+    )
     more_like_this: int = setting(5, "Documents shown under 'more like this'.")
     story_members_shown: int = setting(10, "Other documents listed under a collapsed story's '+N more'.")
     max_export_rows: int = setting(10_000, "Most rows one CSV or JSON Lines export may hold.")

@@ -23,20 +23,18 @@ This reads the whoosh3 codec's posting blocks (``_read_ids``/``_weights``/
 from __future__ import annotations
 
 import math
-import pickle
 import time
 from collections.abc import Iterator
-from itertools import accumulate
+from itertools import chain
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.formats import Positions
 from whoosh.matching import FilterMatcher
-from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
+from indexer.analysis import POSITION_BYTES, PackedPositions
 from search_web.caching import LruCache
 
 # byte -> field length, as Whoosh quantises lengths into one byte per document.
@@ -44,6 +42,7 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=n
 POSTINGS_CACHE_TERMS = 512
 # Documents holding each recently matched phrase: decoding positions is most of a phrase's cost.
 PHRASE_CACHE_ENTRIES = 256
+_DOC_SHIFT = 32  # position keys: document number << 32 | position
 
 
 # A term to score, and the documents it is scored in (None: wherever it occurs).
@@ -184,35 +183,34 @@ class TermScorer:
             for word in words[1:]:
                 _check(deadline)
                 candidates = np.intersect1d(candidates, self.postings(fieldname, word)[0], assume_unique=True)
-            if candidates.size:
-                # Where the phrase could start in each candidate, narrowed word by word.
-                starts = {doc: set(at) for doc, at in self._positions(fieldname, words[0], candidates).items()}
-                for offset, word in enumerate(words[1:], start=1):
-                    _check(deadline)
-                    at_word = self._positions(fieldname, word, candidates)
-                    starts = {
-                        doc: kept
-                        for doc, at in starts.items()
-                        if (kept := at.intersection([p - offset for p in at_word.get(doc, ())]))
-                    }
-                    candidates = np.fromiter(starts, dtype=np.int64, count=len(starts))
-                    candidates.sort()
-                found = np.fromiter(starts, dtype=np.int64, count=len(starts))
+            # (document, position) keys where the phrase could start, narrowed word by word.
+            starts = self._position_keys(fieldname, words[0], candidates)
+            for offset, word in enumerate(words[1:], start=1):
+                if not starts.size:
+                    break
+                _check(deadline)
+                candidates = np.unique(starts >> _DOC_SHIFT)
+                starts = np.intersect1d(
+                    starts, self._position_keys(fieldname, word, candidates) - offset, assume_unique=True
+                )
+            found = np.unique(starts >> _DOC_SHIFT)
         self._phrases.put(key, found)  # not reached when the deadline cut the matching short
         return found
 
-    def _positions(self, fieldname: str, text: bytes, wanted: np.ndarray) -> dict[int, list[int]]:
-        """Positions of one term in the ``wanted`` documents (sorted document numbers)."""
-        decode = _position_decoder(self.schema[fieldname].format)
-        found: dict[int, list[int]] = {}
+    def _position_keys(self, fieldname: str, text: bytes, wanted: np.ndarray) -> np.ndarray:
+        """``document << 32 | position`` of every occurrence of one term in ``wanted`` documents, sorted."""
+        if not wanted.size:
+            return np.zeros(0, dtype=np.int64)
+        unpack = _positions_unpacker(self.schema[fieldname].format)
+        keys: list[np.ndarray] = []
         for ids, matcher in self._blocks(fieldname, text, wanted):
             hits = np.flatnonzero(np.isin(ids, wanted, assume_unique=True))
             if hits.size:
                 matcher._read_values()
-                values = matcher._values
-                for index in hits:
-                    found[int(ids[index])] = decode(values[index])
-        return found
+                counts, positions = unpack([matcher._values[index] for index in hits])
+                keys.append((np.repeat(ids[hits], counts) << _DOC_SHIFT) | positions)
+        # Blocks come in document order and positions ascend within a posting: already sorted.
+        return np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
 
     def _blocks(
         self, fieldname: str, text: bytes, wanted: np.ndarray | None = None
@@ -262,19 +260,28 @@ class TermScorer:
         scores[ids] += contribution * term.boost  # a term's document numbers are distinct
 
 
-def _position_decoder(format_: Any):
-    """The format's positions decoder; for whoosh3's Positions format, the same decoding in C calls.
+def _positions_unpacker(format_: Any):
+    """A function from posting values to (positions per posting, all positions), as arrays.
 
-    ``Positions.decode_positions`` unpickles a list of gaps and adds them up in a
-    Python loop; ``itertools.accumulate`` does the adding in C.
+    The project's ``PackedPositions`` values are packed integers: one join
+    and one ``frombuffer`` per block. Any other format (an index written
+    before it) is decoded posting by posting.
     """
-    if type(format_) is not Positions:
-        return format_.decoder("positions")
+    if type(format_) is PackedPositions:
 
-    def decode(value: bytes) -> list[int]:
-        return list(accumulate(pickle.loads(value[_INT_SIZE:] if value.endswith(b".") else value[_INT_SIZE:] + b".")))
+        def unpack_packed(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+            counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) // POSITION_BYTES
+            return counts, np.frombuffer(b"".join(values), dtype="<u4").astype(np.int64)
 
-    return decode
+        return unpack_packed
+    decode = format_.decoder("positions")
+
+    def unpack_any(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        lists = [decode(value) for value in values]
+        counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        return counts, np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+
+    return unpack_any
 
 
 def _check(deadline: float) -> None:

@@ -1,0 +1,56 @@
+"""`benchmarks/bench.py` runs end to end at a small N and writes every key that checks outside the repo read."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+# The contract of benchmarks/results/latest.json (issue 5), per engine.
+ENGINE_KEYS = (
+    "index_docs_per_s",
+    "index_mb",
+    "peak_rss_mb",
+    "cold_start_s",
+    "search_p50_ms",
+    "search_p95_ms",
+    "search_p99_ms",
+    "facets_p50_ms",
+    "facets_p95_ms",
+    "facets_p99_ms",
+    "browse_ms",
+    "term_p50_ms",
+    "date_p50_ms",
+)
+
+
+def test_a_small_project_only_run_writes_the_results_contract(tmp_path):
+    out = tmp_path / "latest.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/bench.py",
+            "--n",
+            "300",
+            "--skip-anchors",
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    report = json.loads(out.read_text("utf-8"))
+    assert report["n"] == 300
+    assert set(report["engines"]) == {"project", "tantivy", "sqlite"}
+    project = report["engines"]["project"]
+    for key in (*ENGINE_KEYS, "http_p95_ms", "http_uncached_p95_ms", "first_query_p50_ms"):
+        assert isinstance(project[key], (int, float)) and project[key] >= 0, key
+    assert project["documents"] >= 300 and project["index_docs_per_s"] > 0
+    assert "project" in run.stdout and "http_p95_ms" in run.stdout  # the printed table

@@ -1,0 +1,74 @@
+"""Positions packed as integers index and match exactly as Whoosh's own pickled positions do."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from whoosh import fields, formats
+from whoosh import query as wq
+from whoosh.filedb.filestore import RamStorage
+
+from indexer.analysis import PackedPositions, english_analyzer
+from search_web.search import WEIGHTING
+from search_web.term_scoring import TermScorer
+
+TEXTS = [
+    "Export controls on chips: the export controls of 2023 widened export rules.",
+    "The U.S. and China's export-controls regime; controls on exports.",
+    "Supply chain risk. Chain of supply. The supply chain, the supply  chain!",
+    "Café résumé naïve — soft\u00adhyphen words; Écoles and écoles.",
+    "",
+    "of the and to in",  # stop words only
+    "x" * 45 + " long token dropped, then words after it",
+]
+
+
+def stock_values(text: str) -> dict[str, tuple[int, float, list[int]]]:
+    stock = formats.Positions(field_boost=1.5)
+    return {
+        term: (freq, weight, stock.decode_positions(value))
+        for term, freq, weight, value in stock.word_values(text, english_analyzer(), mode="index")
+    }
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_packed_positions_give_whooshs_terms_frequencies_weights_and_positions(text):
+    packed = PackedPositions(field_boost=1.5)
+    ours = {
+        term: (freq, weight, packed.decode_positions(value))
+        for term, freq, weight, value in packed.word_values(text, english_analyzer(), mode="index")
+    }
+    assert ours == stock_values(text)
+    for freq, weight, positions in ours.values():
+        value = packed.encode(positions)
+        assert packed.decode_frequency(value) == freq == len(positions)
+        assert packed.decode_weight(value) == weight
+
+
+def index_with(format_: formats.Format, texts: list[str]):
+    field = fields.TEXT(analyzer=english_analyzer(), stored=True)
+    field.format = format_
+    schema = fields.Schema(id=fields.ID(stored=True), body=field)
+    ix = RamStorage().create_index(schema)
+    with ix.writer() as writer:
+        for number, text in enumerate(texts * 40):  # several posting blocks per term
+            writer.add_document(id=str(number), body=f"{text} filler{number % 7}")
+    return ix
+
+
+PHRASES = [["export", "control"], ["suppli", "chain"], ["chain", "suppli"], ["export", "control", "chip"], ["cafe"]]
+
+
+@pytest.mark.parametrize("format_", [formats.Positions(), PackedPositions()], ids=["whoosh-stock", "packed"])
+@pytest.mark.parametrize("words", PHRASES, ids=["-".join(p) for p in PHRASES])
+def test_phrase_matches_equal_whooshs_in_either_format(format_, words):
+    """The stock format is what an index written before the packed one holds: it must still match right."""
+    ix = index_with(format_, TEXTS)
+    with ix.searcher(weighting=WEIGHTING) as searcher:
+        phrase = wq.Phrase("body", words)
+        expected = {hit.docnum: hit.score for hit in searcher.search(phrase, limit=None)}
+        mask, scores = TermScorer(searcher, WEIGHTING, ("body",)).match(phrase)
+        assert set(np.flatnonzero(mask)) == set(expected)
+        assert all(abs(scores[d] - s) < 1e-9 for d, s in expected.items())
+        if words[:2] == ["export", "control"]:
+            assert expected, "the phrase occurs in the texts"
