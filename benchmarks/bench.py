@@ -279,6 +279,11 @@ def http_p95(index: Path, *server_args: str) -> float:
                 params["provider"] = provider
             paths.append("/api/search?" + urlencode(params))
         paths.append("/api/search?q=")
+        warm_up = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        for path in paths:  # one untimed round, as for the in-process figures (cold start is its own metric)
+            warm_up.request("GET", path)
+            warm_up.getresponse().read()
+        warm_up.close()
         samples: list[float] = []
         lock = threading.Lock()
 

@@ -16,7 +16,6 @@ kept so that a reader that opened it just before the swap can finish.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import errno
 import fcntl
@@ -37,6 +36,7 @@ from whoosh import index as whoosh_index
 from indexer.catalog import CATALOG_FILE, FINGERPRINTS_FILE
 from indexer.columns import ARRAYS_FILE, VALUES_FILE
 from indexer.documents import Document
+from indexer.processes import die_with_parent
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, build_schema, to_fields
 
 POINTER_FILE = "CURRENT"
@@ -49,7 +49,6 @@ PARALLEL_WRITE_MIN_DOCUMENTS = 1000
 MAX_WRITE_PROCESSES = 2
 PART_PREFIX = "part-"
 PART_POLL_SECONDS = 0.1
-PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 # Files of ours inside a generation folder (the rest belongs to Whoosh).
 OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FILE, ARRAYS_FILE, VALUES_FILE})
 
@@ -178,7 +177,7 @@ def _write_in_parts(
 def _write_part(part: Path, documents: Sequence[Document], counts: mmap.mmap, number: int, parent: int) -> int:
     """In a forked child: index ``documents`` into ``part``; the exit status says how it went."""
     try:
-        _die_with_parent(parent)
+        die_with_parent(parent)
         part_ix = whoosh_index.create_in(str(part), build_schema())
 
         def count(stage: str, done: int, _total: int) -> None:
@@ -192,15 +191,6 @@ def _write_part(part: Path, documents: Sequence[Document], counts: mmap.mmap, nu
         with contextlib.suppress(Exception):
             os.write(2, f"indexer: writing part {number} failed: {exc!r}\n".encode())
         return 1
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel SIGKILL this process when its parent dies (Linux), and check it has not already."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 def _wait_for_parts(children: dict[int, int], counts: mmap.mmap, total: int, progress: Progress | None) -> None:

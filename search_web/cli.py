@@ -1,6 +1,6 @@
 """``python -m search_web``: serve with waitress, or run one query from the shell.
 
-python -m search_web [--index DIR] [--host 127.0.0.1] [--port 8000]
+python -m search_web [--index DIR] [--host 127.0.0.1] [--port 8000] [--workers N] [--threads N]
 python -m search_web query "export controls" [--provider X] [--json]
 """
 
@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 from werkzeug.datastructures import MultiDict
 
 from search_web.params import parse_request
 from search_web.query import QueryError
 from search_web.search import IndexUnavailable, SearchIndex
+from search_web.serving import default_workers, serve
 from search_web.settings import Limits
 
 
@@ -34,7 +36,13 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--index", default="index_data", help="index folder (default: index_data/)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads (default: 8)")
+    parser.add_argument("--threads", type=int, default=4, help="waitress threads per worker process (default: 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes, each with its own copy of the index open (default: one per core, at most 4)",
+    )
     parser.add_argument(
         "--setting",
         action="append",
@@ -67,14 +75,31 @@ def main(argv: list[str] | None = None) -> int:
     overrides = dict(args.setting)
     if args.command == "query":
         return _query(args, Limits.from_mapping(overrides))
-    from waitress import serve
-
     from search_web import create_app
 
-    app = create_app({"INDEX_DIR": args.index, "LIMITS": overrides})
-    print(f"Serving {args.index} on http://{args.host}:{args.port}/", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="geosearch")
+    Limits.from_mapping(overrides)  # a bad setting fails here, once, not in every worker
+
+    def make_app():
+        app = create_app({"INDEX_DIR": args.index, "LIMITS": overrides})
+        _open_index(app.extensions["search_index"])
+        return app
+
+    workers = args.workers or default_workers()
+    print(f"Serving {args.index} on http://{args.host}:{args.port}/ ({workers} worker processes)", flush=True)
+    serve(make_app, args.host, args.port, args.threads, workers)
     return 0
+
+
+def _open_index(index: SearchIndex) -> None:
+    """Open the live generation before the first request, which would otherwise wait for it."""
+    started = time.monotonic()
+    try:
+        generation = index.generation()
+    except IndexUnavailable as exc:
+        print(f"note: {exc}; serving anyway, the index is picked up once built", flush=True)
+        return
+    took = time.monotonic() - started
+    print(f"Opened {generation.folder.name}: {generation.doc_count:,} documents in {took:.1f} s", flush=True)
 
 
 def _query(args: argparse.Namespace, limits: Limits) -> int:

@@ -210,10 +210,8 @@ class Generation:
         with self.index.searcher() as searcher:
             self.columns = Columns(column_data(folder, searcher.reader()))
             self.doc_count = searcher.doc_count()
-        # Its own searcher: kept open for the generation's life, shared by threads (read-only arrays).
-        self._scorer_searcher = self.index.searcher(weighting=WEIGHTING)
         self._corrector: spelling.Corrector | None = None
-        self.term_scorer = TermScorer(self._scorer_searcher, WEIGHTING, TEXT_FIELDS)
+        self.term_scorer = TermScorer(self.searcher, WEIGHTING, TEXT_FIELDS)
 
     def corrector(self) -> spelling.Corrector:
         """The did-you-mean corrector over this generation's dictionary, loaded on first use."""
@@ -240,7 +238,6 @@ class Generation:
             for searcher in self._searchers:
                 searcher.close()
             self._searchers.clear()
-        self._scorer_searcher.close()
         self.index.close()
 
 

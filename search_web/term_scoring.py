@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -58,13 +58,19 @@ class DeadlineExceeded(Exception):
 
 
 class TermScorer:
-    """Evaluates term queries over one opened generation (thread-safe)."""
+    """Evaluates term queries over one opened generation, from any number of threads.
 
-    def __init__(self, searcher: Any, weighting: Any, fields: tuple[str, ...]) -> None:
-        self.searcher = searcher
-        self.reader = searcher.reader()
-        self.schema = searcher.schema
-        self.size = self.reader.doc_count_all()
+    ``searcher_of_thread`` returns the calling thread's own Whoosh searcher.
+    Every read of the index goes through it: a Whoosh reader's files keep
+    one file position, so threads reading through a shared reader would
+    read each other's posting blocks. The arrays and caches are shared.
+    """
+
+    def __init__(self, searcher_of_thread: Callable[[], Any], weighting: Any, fields: tuple[str, ...]) -> None:
+        self.searcher_of_thread = searcher_of_thread
+        reader = searcher_of_thread().reader()
+        self.schema = reader.schema
+        self.size = reader.doc_count_all()
         self.weighting = weighting
         # The main text fields are loaded up front; others (provider:, topic:) on first use.
         self.lengths = {name: self._field_lengths(name) for name in fields}
@@ -73,7 +79,7 @@ class TermScorer:
 
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = np.zeros(self.size, dtype=np.float64)
-        for subreader, offset in self.reader.leaf_readers():
+        for subreader, offset in self.searcher_of_thread().reader().leaf_readers():
             column = subreader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
             if column is None:
                 continue
@@ -178,7 +184,8 @@ class TermScorer:
         if cached is not None:
             return cached
         found = np.zeros(0, dtype=np.int64)
-        if words and all((fieldname, word) in self.reader for word in words):  # else, as Whoosh: no match
+        reader = self.searcher_of_thread().reader()
+        if words and all((fieldname, word) in reader for word in words):  # else, as Whoosh: no match
             candidates = self.postings(fieldname, words[0])[0]
             for word in words[1:]:
                 _check(deadline)
@@ -221,7 +228,7 @@ class TermScorer:
         document numbers holds none of them are passed over unread: a block's
         header tells its last document number.
         """
-        for subreader, offset in self.reader.leaf_readers():
+        for subreader, offset in self.searcher_of_thread().reader().leaf_readers():
             if (fieldname, text) not in subreader:
                 continue
             matcher = subreader.postings(fieldname, text)
@@ -251,8 +258,9 @@ class TermScorer:
             return
         B = self.weighting._field_B.get(term.fieldname, self.weighting.B)
         K1 = self.weighting.K1
-        idf = self.searcher.idf(term.fieldname, term.text)
-        avgfl = self.searcher.avg_field_length(term.fieldname) or 1
+        searcher = self.searcher_of_thread()
+        idf = searcher.idf(term.fieldname, term.text)
+        avgfl = searcher.avg_field_length(term.fieldname) or 1
         if term.fieldname not in self.lengths:  # a race only computes the same array twice
             self.lengths[term.fieldname] = self._field_lengths(term.fieldname)
         lengths = self.lengths[term.fieldname][ids]

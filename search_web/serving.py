@@ -1,0 +1,130 @@
+"""Serving with waitress in one or more worker processes on one listening socket.
+
+Search is CPU-bound Python: the threads of one process share one core (the
+GIL), so 20 concurrent analysts queue behind each other. With ``--workers N``
+the parent binds the socket and forks N processes that each run waitress on
+it and open the index themselves (Whoosh readers keep file positions, which
+forked processes would share). The parent only watches: a worker that dies
+is replaced, SIGTERM or SIGINT stops them all, and the kernel kills the
+workers if the parent is killed outright.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from indexer.processes import die_with_parent
+
+IDENT = "geosearch"
+# A worker that dies sooner than this after its start is restarted only after a pause.
+RESTART_PAUSE_S = 1.0
+
+
+def default_workers() -> int:
+    """One worker per core, at most four: more would only hold more copies of the index in memory."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, workers: int) -> None:
+    """Serve ``make_app()`` on ``host:port`` until stopped; ``make_app`` runs in each worker."""
+    listener = socket.create_server((host, port), backlog=1024)
+    if workers <= 1:
+        _run_waitress(make_app(), listener, threads)
+        return
+    _Supervisor(make_app, listener, threads, workers).run()
+
+
+def _run_waitress(app: Any, listener: socket.socket, threads: int) -> None:
+    from waitress import serve as waitress_serve
+
+    waitress_serve(app, sockets=[listener], threads=threads, ident=IDENT)
+
+
+class _Supervisor:
+    """The parent process: forks the workers and keeps their number up until told to stop."""
+
+    def __init__(self, make_app: Callable[[], Any], listener: socket.socket, threads: int, workers: int) -> None:
+        self.make_app = make_app
+        self.listener = listener
+        self.threads = threads
+        self.workers = workers
+        self.started: dict[int, float] = {}  # worker pid -> start time
+        self.stopping = False
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        try:
+            for _ in range(self.workers):
+                self._spawn()
+            while not self.stopping:
+                try:
+                    pid, status = os.wait()
+                except ChildProcessError:
+                    break
+                except InterruptedError:
+                    continue
+                began = self.started.pop(pid, None)
+                if began is None or self.stopping:
+                    continue
+                print(f"worker {pid} ended ({_describe(status)}); starting another", file=sys.stderr, flush=True)
+                if time.monotonic() - began < RESTART_PAUSE_S:
+                    time.sleep(RESTART_PAUSE_S)  # a worker that cannot start must not spin
+                self._spawn()
+        finally:
+            self._stop_workers()
+
+    def _spawn(self) -> None:
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the worker: serve until killed, never return into the parent's code
+            status = 1
+            try:
+                die_with_parent(parent)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
+                _run_waitress(self.make_app(), self.listener, self.threads)
+                status = 0
+            except BaseException as exc:  # reported by the parent as the worker's end
+                with contextlib.suppress(Exception):
+                    print(f"worker {os.getpid()} failed: {exc!r}", file=sys.stderr, flush=True)
+            finally:
+                os._exit(status)
+        self.started[pid] = time.monotonic()
+
+    def _stop(self, _signum: int, _frame: Any) -> None:
+        self.stopping = True
+        for pid in list(self.started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def _stop_workers(self) -> None:
+        self.stopping = True
+        for pid in list(self.started):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while self.started and time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.05)
+                continue
+            self.started.pop(pid, None)
+        for pid in self.started:  # still there after ten seconds
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _describe(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    return f"killed by signal {-code}" if code < 0 else f"exit status {code}"
