@@ -252,18 +252,7 @@ def http_p95(index: Path, *server_args: str) -> float:
     """p95 of /api/search (with facets) through waitress, 20 concurrent clients repeating the query mix."""
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "search_web",
-            "--index",
-            str(index),
-            "--port",
-            str(port),
-            "--threads",
-            "8",
-            *server_args,
-        ],
+        [sys.executable, "-m", "search_web", "--index", str(index), "--port", str(port), *server_args],  # as served
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
