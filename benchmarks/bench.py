@@ -39,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -182,8 +183,13 @@ def project_request(q: str, dates, provider, with_facets: bool):
     return request
 
 
-def bench_project(sources: Path, index: Path, previous: dict | None = None) -> tuple[dict, list[dict]]:
-    """Build (or, given ``previous`` build figures, reuse) the project's index and time its search."""
+def bench_project(sources: Path, index: Path, previous: dict | None, documents_out: Path | None) -> dict:
+    """Build (or, given ``previous`` build figures, reuse) the project's index and time its search.
+
+    With ``documents_out``, the indexed documents are also written there (JSON
+    Lines, streamed: at a million documents a list of them would not fit
+    beside the anchors) for the anchors to index.
+    """
     from search_web.search import SearchIndex, SearchRequest
 
     if previous is None:
@@ -212,13 +218,14 @@ def bench_project(sources: Path, index: Path, previous: dict | None = None) -> t
                 lambda: search.search(SearchRequest(sort="newest")),
             )
         )
-        documents = stored_documents(search)
+        if documents_out is not None:
+            write_documents(stored_documents(search), documents_out)
     finally:
         search.close()
     metrics.update(first_query_metrics(index))
     metrics["http_p95_ms"] = http_p95(index)
     metrics["http_uncached_p95_ms"] = http_p95(index, "--setting", "result_cache_entries=0")
-    return metrics, documents
+    return metrics
 
 
 def first_query_metrics(index: Path) -> dict[str, float]:
@@ -243,9 +250,9 @@ def first_query_metrics(index: Path) -> dict[str, float]:
     return {"first_query_p50_ms": figures["p50"], "first_query_max_ms": round(max(samples) * 1000, 2)}
 
 
-def stored_documents(search) -> list[dict]:
+def stored_documents(search) -> Iterator[dict]:
     reader = search.generation().searcher().reader()
-    return [dict(fields) for _, fields in reader.iter_docs()]
+    return (dict(fields) for _, fields in reader.iter_docs())
 
 
 def http_p95(index: Path, *server_args: str) -> float:
@@ -527,7 +534,7 @@ def bench_sqlite(docs_path: Path, path: Path) -> dict:
 # --- the run -------------------------------------------------------------------
 
 
-def write_documents(documents: list[dict], path: Path) -> None:
+def write_documents(documents: Iterable[dict], path: Path) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         for doc in documents:
             published = doc.get("published")
@@ -573,12 +580,10 @@ def main(argv: list[str] | None = None) -> dict:
     if args.reuse_build and args.out.exists():
         last = json.loads(args.out.read_text("utf-8"))
         previous = last["engines"]["project"] if last.get("n") == args.n else None
-    project, documents = bench_project(sources, work / "project-index", previous)
+    docs_path = None if args.skip_anchors else work / "documents.jsonl"
+    project = bench_project(sources, work / "project-index", previous, docs_path)
     engines = {"project": project}
-    if not args.skip_anchors:
-        docs_path = work / "documents.jsonl"
-        write_documents(documents, docs_path)
-        del documents  # at a million documents, this copy and the anchors' own would not both fit
+    if docs_path is not None:
         engines["tantivy"] = bench_tantivy(docs_path, work / "tantivy-index")
         engines["sqlite"] = bench_sqlite(docs_path, work / "fts5.sqlite")
     for name in ("tantivy", "sqlite"):

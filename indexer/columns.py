@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import index as whoosh_index
 
 from indexer.schema import MULTI_SEPARATOR
 
@@ -75,7 +74,9 @@ def _encode(raw: Iterable[Any]) -> tuple[list[str], np.ndarray]:
 
 def write_column_cache(generation: Path) -> None:
     """Read the arrays of the index in ``generation`` and store them there."""
-    ix = whoosh_index.open_dir(str(generation))
+    from indexer.writing import open_for_reading  # writing imports this module's file names
+
+    ix = open_for_reading(generation)
     try:
         with ix.reader() as reader:
             data = read_column_data(reader)

@@ -9,35 +9,47 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 Value = TypeVar("Value")
 
 
 class LruCache(Generic[Value]):
-    """At most ``entries`` values; the least recently used goes first. ``entries=0`` keeps nothing."""
+    """Values up to a capacity; the least recently used go first. A capacity of 0 keeps nothing.
 
-    def __init__(self, entries: int) -> None:
-        self.entries = entries
-        self._items: OrderedDict[Hashable, Value] = OrderedDict()
+    Each value weighs ``weigh(value)`` (1 by default, so the capacity is a
+    number of entries); give a weight in bytes to bound memory instead.
+    """
+
+    def __init__(self, capacity: int, weigh: Callable[[Value], int] | None = None) -> None:
+        self.capacity = capacity
+        self.weigh = weigh or (lambda _value: 1)
+        self.weight = 0
+        self._items: OrderedDict[Hashable, tuple[Value, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Value | None:
         with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
+            item = self._items.get(key)
+            if item is None:
+                return None
+            self._items.move_to_end(key)
+            return item[0]
 
     def put(self, key: Hashable, value: Value) -> None:
-        if self.entries <= 0:
-            return
+        weight = self.weigh(value)
+        if weight > self.capacity:
+            return  # larger than the whole cache: keeping it would only evict everything else
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.entries:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.weight -= old[1]
+            self._items[key] = (value, weight)
+            self.weight += weight
+            while self.weight > self.capacity:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.weight -= dropped
 
     def __len__(self) -> int:
         return len(self._items)

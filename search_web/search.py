@@ -38,7 +38,7 @@ from indexer.columns import MULTI_VALUED, ColumnData, column_data
 from indexer.countries import country_name
 from indexer.documents import iso_utc
 from indexer.schema import SPELLING_FILE, UNDATED
-from indexer.writing import current_generation
+from indexer.writing import current_generation, open_for_reading
 from search_web.caching import LruCache
 from search_web.query import TEXT_FIELDS, QueryError, make_parser, parse_date_bound, parse_query, query_terms
 from search_web.settings import Limits
@@ -202,7 +202,7 @@ class Generation:
         self.folder = folder
         # Whole search results of this generation: a swap drops them with it, so none is ever stale.
         self.results: LruCache[SearchResult] = LruCache(result_cache_entries)
-        self.index = whoosh_index.open_dir(str(folder))
+        self.index = open_for_reading(folder)
         self.parser = make_parser(self.index.schema)
         self._local = threading.local()
         self._searchers: list[Any] = []

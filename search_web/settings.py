@@ -23,7 +23,11 @@ class Limits:
     min_prefix_chars: int = setting(3, "Letters needed before a * wildcard (no leading wildcards).")
     max_expansions: int = setting(200, "Most index terms one wildcard or prefix may expand to.")
     max_fuzzy_distance: int = setting(1, "Largest edit distance of a fuzzy term (word~).")
-    time_budget_s: float = setting(2.0, "Seconds a search may spend matching before it is cut short.")
+    time_budget_s: float = setting(
+        5.0,
+        "Seconds a search may spend matching before it is cut short (a first search for a very "
+        "frequent word reads its whole posting list: ~2 s at a million documents).",
+    )
     max_result_depth: int = setting(1000, "Deepest result reachable by paging (page * per_page).")
     page_sizes: tuple[int, ...] = setting((10, 20, 50), "Allowed values of per_page.")
     default_page_size: int = setting(10, "per_page when none is given.")

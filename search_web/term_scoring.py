@@ -39,9 +39,11 @@ from search_web.caching import LruCache
 
 # byte -> field length, as Whoosh quantises lengths into one byte per document.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float64)
-POSTINGS_CACHE_TERMS = 512
-# Documents holding each recently matched phrase: decoding positions is most of a phrase's cost.
-PHRASE_CACHE_ENTRIES = 256
+# Decoded posting lists kept per generation, in bytes: at a million documents one frequent
+# word's list is ~12 MB per field, so a count of terms would not bound memory.
+POSTINGS_CACHE_BYTES = 384 * 2**20
+# Documents holding each recently matched phrase, in bytes: decoding positions is most of a phrase's cost.
+PHRASE_CACHE_BYTES = 64 * 2**20
 _DOC_SHIFT = 32  # position keys: document number << 32 | position
 
 
@@ -74,8 +76,10 @@ class TermScorer:
         self.weighting = weighting
         # The main text fields are loaded up front; others (provider:, topic:) on first use.
         self.lengths = {name: self._field_lengths(name) for name in fields}
-        self._postings: LruCache[tuple[np.ndarray, np.ndarray]] = LruCache(POSTINGS_CACHE_TERMS)
-        self._phrases: LruCache[np.ndarray] = LruCache(PHRASE_CACHE_ENTRIES)
+        self._postings: LruCache[tuple[np.ndarray, np.ndarray]] = LruCache(
+            POSTINGS_CACHE_BYTES, weigh=lambda arrays: arrays[0].nbytes + arrays[1].nbytes
+        )
+        self._phrases: LruCache[np.ndarray] = LruCache(PHRASE_CACHE_BYTES, weigh=lambda found: found.nbytes + 64)
 
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = np.zeros(self.size, dtype=np.float64)
@@ -106,9 +110,9 @@ class TermScorer:
             ids.append(ids_of_block)
             weights.append(np.asarray(matcher._weights, dtype=np.float64))
         result = (
-            (np.concatenate(ids), np.concatenate(weights))
+            (np.concatenate(ids).astype(np.int32), np.concatenate(weights))  # document numbers fit 32 bits
             if ids
-            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+            else (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
         )
         self._postings.put(key, result)
         return result

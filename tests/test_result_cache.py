@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.build import run_build, run_update
+from search_web.caching import LruCache
 from search_web.search import SearchIndex, SearchRequest, _request_key
 from search_web.settings import Limits
 from tests.conftest import write_news_records
@@ -90,3 +91,13 @@ def test_a_result_cut_short_by_the_time_budget_is_not_kept(service):
     result = hurried.search(SearchRequest(q="sanctions"))
     assert result.cut_short
     assert len(hurried.generation().results) == 0
+
+
+def test_caches_bounded_in_bytes_stay_under_their_capacity():
+    cache: LruCache[bytes] = LruCache(100, weigh=len)
+    for number in range(10):
+        cache.put(number, b"x" * 30)
+    assert cache.weight <= 100 and len(cache) == 3
+    assert cache.get(9) is not None and cache.get(0) is None
+    cache.put("huge", b"x" * 101)  # larger than the whole cache: not kept, nothing evicted
+    assert cache.get("huge") is None and len(cache) == 3
