@@ -101,15 +101,16 @@ class _Supervisor:
 
     def _stop(self, _signum: int, _frame: Any) -> None:
         self.stopping = True
+        self._signal_workers(signal.SIGTERM)
+
+    def _signal_workers(self, signum: int) -> None:
         for pid in list(self.started):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signum)
 
     def _stop_workers(self) -> None:
         self.stopping = True
-        for pid in list(self.started):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        self._signal_workers(signal.SIGTERM)
         deadline = time.monotonic() + 10
         while self.started and time.monotonic() < deadline:
             try:
@@ -120,9 +121,7 @@ class _Supervisor:
                 time.sleep(0.05)
                 continue
             self.started.pop(pid, None)
-        for pid in self.started:  # still there after ten seconds
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        self._signal_workers(signal.SIGKILL)  # those still there after ten seconds
 
 
 def _describe(status: int) -> str:
