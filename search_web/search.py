@@ -826,8 +826,12 @@ def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
     if len(lowered) != len(text):  # rare letters whose lower case is longer: offsets would shift
         return _term_hits_by_regex(text, terms)
     hits = []
-    for probe in {t[: max(3, len(t) - 1)] for t in terms}:
-        at = lowered.find(probe)
+    # Only the first MAX_SNIPPET_HITS occurrences of all terms together are used: once one
+    # term has that many before some offset, no other term needs looking for after it.
+    last = len(text)  # the last offset where an occurrence can still be among the first ones
+    for probe in sorted({t[: max(3, len(t) - 1)] for t in terms}):
+        end = last + len(probe)  # str.find wants the whole probe before ``end``
+        at = lowered.find(probe, 0, end)
         found = 0
         while at != -1 and found < MAX_SNIPPET_HITS:
             if at == 0 or not lowered[at - 1].isalnum():
@@ -837,9 +841,11 @@ def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
                     if term in terms:
                         hits.append((at, term))
                         found += 1
-            at = lowered.find(probe, at + 1)
+            at = lowered.find(probe, at + 1, end)
+        if found == MAX_SNIPPET_HITS:
+            last = min(last, hits[-1][0])
     hits.sort()
-    return hits
+    return hits[:MAX_SNIPPET_HITS]
 
 
 def _term_hits_by_regex(text: str, terms: set[str]) -> list[tuple[int, str]]:
