@@ -769,19 +769,9 @@ def _spikes(counts: np.ndarray, limits: Limits) -> list[int]:
 
 # --- snippets and highlighting ---------------------------------------------
 
-_ANALYZER = EnglishTokenizer()
-_TERM_CACHE: dict[str, str] = {}
-_TERM_CACHE_SIZE = 200_000
-
-
-def _term(word: str) -> str:
-    """The index term of a word as written, cached: snippets look at many words per request."""
-    term = _TERM_CACHE.get(word)
-    if term is None:
-        if len(_TERM_CACHE) >= _TERM_CACHE_SIZE:
-            _TERM_CACHE.clear()
-        term = _TERM_CACHE[word] = _ANALYZER.normalize(word)
-    return term
+# Snippets look at many words per request: the analyzer's own cache maps each word as
+# written to its index term ("" for a stop word, which no query term can be).
+_term = EnglishTokenizer().term_of
 
 
 def _matching_words(text: str, terms: set[str]) -> Iterator[tuple[re.Match[str], str]]:
