@@ -26,8 +26,9 @@ MULTI_SEPARATOR = "\x1f"
 # The did-you-mean dictionary, written beside each generation's index.
 SPELLING_FILE = "spelling.json"
 # 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories;
-# 4: HTML, PDF and JSON sources (language, page_starts); 5: positions packed as integers
-SCHEMA_VERSION = 5
+# 4: HTML, PDF and JSON sources (language, page_starts); 5: positions packed as integers;
+# 6: fields nobody searches as words (dates, provider, story, source, ...) no longer indexed
+SCHEMA_VERSION = 6
 # date_key of an undated document: below every real date, so that one
 # integer column sorts and filters every document.
 UNDATED = -(2**62)
@@ -40,42 +41,53 @@ def text_field(analyzer: EnglishTokenizer, stored: bool = False, field_boost: fl
     return field
 
 
+def unindexed(field: fields.FieldType) -> fields.FieldType:
+    """``field`` kept as a stored value and/or a column, without terms in the inverted index.
+
+    Dates, providers, years and stories are filtered, counted and sorted
+    through columns (``indexer.columns``); nothing searches them as words.
+    Their terms were more than half of a segment's distinct terms (a 64-bit
+    date alone is 16 terms per document), and writing one term is most of
+    Whoosh's cost of committing a segment.
+    """
+    field.indexed = False
+    return field
+
+
 def build_schema() -> fields.Schema:
     """A fresh schema object (Whoosh pickles it into every index)."""
     text = english_analyzer()  # one analyzer, so one cache of word -> term, for every text field
     return fields.Schema(
-        id=fields.ID(stored=True, unique=True),
-        kind=fields.ID(stored=True, sortable=True),
+        id=fields.ID(stored=True, unique=True),  # pasted links and updates find a document by id
+        kind=fields.ID(stored=True, sortable=True),  # kind: in queries
         title=text_field(text, stored=True, field_boost=TITLE_BOOST),
         excerpt=text_field(text, stored=True, field_boost=EXCERPT_BOOST),
         body=text_field(text, stored=True, field_boost=BODY_BOOST),
         url=fields.STORED(),
         url_text=fields.STORED(),
         amp_url=fields.STORED(),
-        provider=fields.ID(stored=True, sortable=True),
-        provider_domain=fields.ID(stored=True),
+        provider=unindexed(fields.ID(stored=True, sortable=True)),
+        provider_domain=fields.STORED(),
         provider_text=text_field(text),
         topics=fields.STORED(),
-        topic=fields.KEYWORD(commas=True, lowercase=False),
         topic_text=text_field(text),
         topic_column=fields.COLUMN(columns.VarBytesColumn()),
-        published=fields.DATETIME(stored=True),
-        date_key=fields.NUMERIC(int, bits=64, sortable=True, signed=True),
-        year=fields.ID(sortable=True),
-        month=fields.ID(),
+        published=fields.STORED(),
+        date_key=unindexed(fields.NUMERIC(int, bits=64, sortable=True, signed=True)),
+        year=unindexed(fields.ID(sortable=True)),
         authors=fields.STORED(),
         editors=fields.STORED(),
         author_text=text_field(text),
-        source=fields.ID(stored=True),
-        parent_id=fields.ID(stored=True),
+        source=fields.STORED(),
+        parent_id=fields.STORED(),
         related_ids=fields.STORED(),
         quality=fields.STORED(),
-        language=fields.ID(stored=True),
+        language=fields.STORED(),
         page_starts=fields.STORED(),
         countries=fields.STORED(),
-        country=fields.KEYWORD(commas=True, lowercase=True),
+        country=fields.KEYWORD(commas=True, lowercase=True),  # country: in queries
         country_column=fields.COLUMN(columns.VarBytesColumn()),
-        story=fields.ID(stored=True, sortable=True),
+        story=unindexed(fields.ID(stored=True, sortable=True)),
     )
 
 
@@ -114,7 +126,6 @@ def to_fields(doc: Document) -> dict[str, Any]:
         "provider_domain": doc.provider_domain,
         "provider_text": " ".join(filter(None, [doc.provider, doc.provider_domain.replace(".", " ")])),
         "topics": list(doc.topics),
-        "topic": ",".join(t.replace(",", " ") for t in doc.topics),
         "topic_text": "\n".join(doc.topics),
         "topic_column": MULTI_SEPARATOR.join(doc.topics).encode("utf-8"),
         "authors": list(doc.authors),
@@ -136,5 +147,4 @@ def to_fields(doc: Document) -> dict[str, Any]:
         values["published"] = doc.published
         values["date_key"] = epoch_seconds(doc)
         values["year"] = f"{doc.published.year:04d}"
-        values["month"] = f"{doc.published.year:04d}-{doc.published.month:02d}"
     return {k: v for k, v in values.items() if v not in ("", None) or k in ("title",)}
