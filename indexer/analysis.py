@@ -157,6 +157,11 @@ class EnglishTokenizer(Tokenizer):
             self._terms[word] = term
         return term
 
+    def terms(self, value: str) -> list[str]:
+        """The index terms of ``value`` in order: the tokens of ``__call__`` without a Token object each."""
+        term_of = self.term_of
+        return [term for word in TOKEN_PATTERN.findall(value) if (term := term_of(word))]
+
     def term_positions(self, value: str) -> dict[str, list[int]]:
         """Every index term of ``value`` with its word positions (what indexing a field needs)."""
         found: dict[str, list[int]] = {}

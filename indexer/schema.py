@@ -100,7 +100,7 @@ def spelling_words(documents: Iterable[Document]) -> dict[str, int]:
     tokenizer = EnglishTokenizer(stem=False)
     counts: Counter[str] = Counter()
     for doc in documents:
-        counts.update({token.text for token in tokenizer(f"{doc.title}\n{doc.excerpt}")})
+        counts.update(set(tokenizer.terms(f"{doc.title}\n{doc.excerpt}")))
     return dict(counts)
 
 

