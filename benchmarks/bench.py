@@ -34,6 +34,7 @@ import datetime as dt
 import http.client
 import json
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -574,6 +575,9 @@ def main(argv: list[str] | None = None) -> dict:
         help="keep the project index of the last run at this N and its build figures (search changes only)",
     )
     args = parser.parse_args(argv)
+    # A SIGTERM (a timeout, a kill) unwinds like Ctrl-C: the ``finally`` blocks stop the
+    # server and the build started here instead of leaving them running.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
     work = args.data / str(args.n)
     sources = generate(args.n, work / "sources")
     previous = None
