@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -112,6 +113,30 @@ def client(corpus_app):
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+def live_processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every process that has not exited (zombies left out)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            state, ppid = (proc / "stat").read_text().rsplit(") ", 1)[1].split()[:2]
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if state != "Z":
+            yield int(proc.name), int(ppid), command
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """Live child processes of ``pid``: pid -> command line."""
+    return {child: command for child, parent, command in live_processes() if parent == pid}
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie has exited)."""
+    return any(found == pid for found, _, _ in live_processes())
 
 
 def free_port() -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -10,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.conftest import REPO, alive, children_of
 
 # The contract of benchmarks/results/latest.json (issue 5), per engine.
 ENGINE_KEYS = (
@@ -65,37 +66,24 @@ def test_a_small_project_only_run_writes_the_results_contract(tmp_path):
     assert "project" in run.stdout and "http_p95_ms" in run.stdout  # the printed table
 
 
-def children_of(pid: int) -> list[tuple[int, str]]:
-    """(pid, command line) of the processes whose parent is ``pid``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid:
-            found.append((int(entry.name), cmdline))
-    return found
-
-
 def test_a_terminated_run_leaves_no_server_behind(tmp_path):
     bench = subprocess.Popen(bench_command(tmp_path), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    servers: list[int] = []
     try:
         deadline = time.monotonic() + 300
-        servers: list[int] = []
         while not servers and time.monotonic() < deadline and bench.poll() is None:
-            servers = [pid for pid, cmd in children_of(bench.pid) if "search_web" in cmd]
+            servers = [pid for pid, cmd in children_of(bench.pid).items() if "-m search_web " in cmd]
             time.sleep(0.05)
         assert servers, "the benchmark never started its HTTP server"
         bench.send_signal(signal.SIGTERM)
         assert bench.wait(timeout=60) != 0
         deadline = time.monotonic() + 30
-        while os.path.exists(f"/proc/{servers[0]}") and time.monotonic() < deadline:
+        while alive(servers[0]) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not os.path.exists(f"/proc/{servers[0]}"), "the server outlived the terminated benchmark"
+        assert not alive(servers[0]), "the server outlived the terminated benchmark"
     finally:
         bench.kill()
         bench.wait()
+        for pid in servers:  # a failing run must not leave its server to the next tests
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

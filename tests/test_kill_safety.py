@@ -20,7 +20,7 @@ from indexer.catalog import load_fingerprints
 from indexer.writing import LOCK_FILE, PARALLEL_WRITE_MIN_DOCUMENTS, POINTER_FILE, current_generation, read_pointer
 from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
-from tests.conftest import REPO, run_indexer, write_news_records
+from tests.conftest import REPO, live_processes, run_indexer, write_news_records
 
 KILLS = 24
 # Above PARALLEL_PARSE_MIN_FILES and PARALLEL_WRITE_MIN_DOCUMENTS: the parse and write worker
@@ -50,18 +50,7 @@ def change_sources(sources: Path, round_number: int) -> None:
 
 def indexer_processes(index: Path) -> list[int]:
     """Processes still running an indexer (or one of its workers) on ``index``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-            state = (proc / "stat").read_text().split(") ", 1)[1][0]
-        except (OSError, IndexError):
-            continue
-        if "indexer" in command and str(index) in command and state != "Z":
-            found.append(int(proc.name))
-    return found
+    return [pid for pid, _, command in live_processes() if "indexer" in command and str(index) in command]
 
 
 def start(command: str, sources: Path, index: Path) -> subprocess.Popen:

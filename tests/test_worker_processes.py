@@ -7,32 +7,10 @@ import os
 import signal
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer, run_indexer, write_news_records
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                stat = (proc / "stat").read_text().rsplit(") ", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid and stat[0] != "Z":
-                found.add(int(proc.name))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
-    except OSError:
-        return False
-    return state != "Z"
+from tests.conftest import LiveServer, alive, children_of, run_indexer, write_news_records
 
 
 def wait_until(condition, seconds: float = 15.0) -> bool:
