@@ -39,6 +39,7 @@ from indexer.columns import ARRAYS_FILE, VALUES_FILE
 from indexer.documents import Document
 from indexer.processes import die_with_parent
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, build_schema, to_fields
+from indexer.segment_writing import GroupedSegmentWriter
 
 POINTER_FILE = "CURRENT"
 LOCK_FILE = ".lock"
@@ -138,7 +139,7 @@ def write_generation(generation: Path, documents: Sequence[Document], progress: 
         if isinstance(documents, Sequence) and len(documents) >= PARALLEL_WRITE_MIN_DOCUMENTS and processes > 1:
             _write_in_parts(ix, generation, documents, processes, progress)
         else:
-            _write(ix, [], documents, progress)
+            _write(ix, [], documents, progress, fresh=True)
     finally:
         ix.close()
 
@@ -199,7 +200,7 @@ def _write_part(part: Path, documents: Sequence[Document], counts: mmap.mmap, nu
             if stage == "indexing" and (done % 256 == 0 or done == len(documents)):
                 struct.pack_into("q", counts, 8 * number, done)
 
-        _write(part_ix, [], documents, count)
+        _write(part_ix, [], documents, count, fresh=True)
         part_ix.close()
         return 0
     except BaseException as exc:  # the parent reports the failure; the message goes to stderr
@@ -258,8 +259,11 @@ def update_generation(
         ix.close()
 
 
-def _write(ix: Any, delete_ids: list[str], documents: Sequence[Document], progress: Progress | None) -> None:
-    writer = ix.writer(limitmb=WRITER_MEMORY_MB)
+def _write(
+    ix: Any, delete_ids: list[str], documents: Sequence[Document], progress: Progress | None, fresh: bool = False
+) -> None:
+    """Add ``documents`` (after deleting ``delete_ids``) and commit; ``fresh``: ``ix`` is a new, empty index."""
+    writer = GroupedSegmentWriter(ix, limitmb=WRITER_MEMORY_MB) if fresh else ix.writer(limitmb=WRITER_MEMORY_MB)
     try:
         for doc_id in delete_ids:
             writer.delete_by_term("id", doc_id)
