@@ -1,9 +1,11 @@
-"""The build's segment writer writes exactly Whoosh's bytes, faster.
+"""How a build writes segments: exactly Whoosh's bytes, faster, in balanced parallel parts.
 
 ``indexer.segment_writing`` keeps postings by term and writes them a block at
 a time; every file inside the segment it writes must equal, byte for byte,
 the one Whoosh's own ``SegmentWriter`` writes for the same documents, with
-its pool in memory and when it spills runs to disk.
+its pool in memory and when it spills runs to disk. A build splits its
+documents into contiguous parts of about equal work, one writer process
+each; the joined index must hold what one writer writes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from indexer.corpus import assemble
 from indexer.schema import build_schema, to_fields
 from indexer.segment_writing import GroupedSegmentWriter, TermGroupedPool
 from indexer.sources import discover
+from indexer.writing import DOCUMENT_WORK_CHARS, _write_in_parts, split_by_work
 from tests.conftest import REPO, SEEDS
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -91,3 +94,46 @@ def test_an_index_with_segments_is_refused(tmp_path, documents):
             GroupedSegmentWriter(ix)
     finally:
         ix.close()
+
+
+def work_of(doc) -> int:
+    return len(doc.title) + len(doc.excerpt) + len(doc.body) + DOCUMENT_WORK_CHARS
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_parts_are_contiguous_complete_and_of_about_equal_work(documents, parts):
+    shares = split_by_work(documents, parts)
+    assert len(shares) == parts
+    assert [doc.id for share in shares for doc in share] == [doc.id for doc in documents]
+    work = [sum(map(work_of, share)) for share in shares]
+    largest = max(map(work_of, documents))
+    assert max(work) - min(work) <= 2 * largest, work
+    counts = [len(share) for share in shares]
+    assert max(counts) - min(counts) > 1, "generated reports make equal work differ from equal counts"
+
+
+def index_contents(folder) -> tuple[list[dict], dict[tuple[str, bytes], list[tuple[int, float]]]]:
+    """Stored fields in document order, and every term's postings (document, weight)."""
+    ix = whoosh_index.open_dir(str(folder))
+    try:
+        with ix.reader() as reader:
+            stored = [dict(fields) for _, fields in reader.iter_docs()]
+            postings = {}
+            for fieldname, text in reader.all_terms():
+                matcher = reader.postings(fieldname, text)
+                postings[(fieldname, text)] = [(docnum, weight) for docnum, weight in matcher.items_as("weight")]
+        return stored, postings
+    finally:
+        ix.close()
+
+
+def test_a_build_in_parallel_parts_holds_what_one_writer_writes(tmp_path, documents):
+    write(tmp_path / "one", documents, grouped=True)
+    (tmp_path / "parts").mkdir()
+    ix = whoosh_index.create_in(str(tmp_path / "parts"), build_schema())
+    try:
+        _write_in_parts(ix, tmp_path / "parts", documents, 2, None)
+    finally:
+        ix.close()
+    assert len(whoosh_index.open_dir(str(tmp_path / "parts"))._segments()) == 2
+    assert index_contents(tmp_path / "parts") == index_contents(tmp_path / "one")
