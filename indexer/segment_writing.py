@@ -67,10 +67,14 @@ class TermGroupedPool(PostingPool):
         if self.count >= self.run_postings:
             self.save()
 
-    def _in_order(self) -> Iterator[tuple]:
+    def _terms_in_memory(self) -> Iterator[TermPostings]:
         by_term = self.by_term
         for key in sorted(by_term):
-            yield from by_term[key]
+            yield key[0], key[1], by_term[key]
+
+    def _in_order(self) -> Iterator[tuple]:
+        for _, _, postings in self._terms_in_memory():
+            yield from postings
 
     def save(self) -> None:
         if self.by_term:
@@ -87,9 +91,7 @@ class TermGroupedPool(PostingPool):
     def term_postings(self) -> Iterator[TermPostings]:
         """Every term with its postings, in Whoosh's order (field, term)."""
         if not self.runs:
-            by_term = self.by_term
-            for key in sorted(by_term):
-                yield key[0], key[1], by_term[key]
+            yield from self._terms_in_memory()
             return
         for key, postings in groupby(self.items(), key=_TERM):
             yield key[0], key[1], list(postings)
@@ -160,17 +162,26 @@ def _fill_block(block_writer: Any, postings: list[tuple], field_lengths: list[in
             block_writer._maxlength = max(present)
 
 
+def length_bytes(per_document: Any, fieldname: str) -> bytes | None:
+    """The length column of ``fieldname`` as raw bytes, one per document (None: the field has none).
+
+    One read of the column instead of a call per document. The column may end
+    before the last document (at the last one with the field).
+    """
+    column = per_document._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None:
+        return None
+    if getattr(column, "_fixedlen", None) == 1 and hasattr(column, "_dbfile"):
+        return column._dbfile.get(column._basepos, column._count)
+    return bytes(column[n] or 0 for n in range(per_document.doc_count_all()))
+
+
 def _field_lengths(lengths: Any, fieldname: str) -> list[int | None] | None:
     """Every document's length of ``fieldname``, read once (None where the field has none)."""
     if lengths is None:
         return None
-    column = lengths._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-    if column is None:
+    raw = length_bytes(lengths, fieldname)
+    if raw is None:
         return None
-    count = lengths.doc_count_all()
-    if getattr(column, "_fixedlen", None) == 1 and hasattr(column, "_dbfile"):
-        raw = column._dbfile.get(column._basepos, column._count)
-    else:
-        raw = bytes(column[n] or 0 for n in range(count))
     found = [_LENGTH_OF_BYTE[b] for b in raw]
-    return found + [None] * (count - len(found))  # the column ends at the last document with the field
+    return found + [None] * (lengths.doc_count_all() - len(found))

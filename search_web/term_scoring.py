@@ -30,11 +30,11 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from indexer.analysis import POSITION_BYTES, PackedPositions
+from indexer.segment_writing import length_bytes
 from search_web.caching import LruCache
 
 # byte -> field length, as Whoosh quantises lengths into one byte per document.
@@ -84,16 +84,10 @@ class TermScorer:
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = np.zeros(self.size, dtype=np.float64)
         for subreader, offset in self.searcher_of_thread().reader().leaf_readers():
-            column = subreader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-            if column is None:
-                continue
-            count = subreader.doc_count_all()
-            if getattr(column, "_fixedlen", None) == 1 and hasattr(column, "_dbfile"):
-                # One read of the column's bytes (one byte per document) instead of a call per document.
-                raw = np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)
-            else:
-                raw = np.frombuffer(bytes(column[n] for n in range(count)), dtype=np.uint8)
-            lengths[offset : offset + raw.size] = _LENGTH_OF_BYTE[raw]
+            raw = length_bytes(subreader._perdoc, fieldname)
+            if raw is not None:
+                codes = np.frombuffer(raw, dtype=np.uint8)
+                lengths[offset : offset + codes.size] = _LENGTH_OF_BYTE[codes]
         return lengths
 
     def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -251,18 +245,14 @@ class TermScorer:
                 matcher._next_block()
 
     def _add_scores(self, scores: np.ndarray, term: wq.Term, within: np.ndarray | None = None) -> None:
-        if not self.schema[term.fieldname].scorable:
-            ids, weights = self.postings(term.fieldname, term.text)
-            if within is not None:
-                keep = within[ids]
-                ids, weights = ids[keep], weights[keep]
-            scores[ids] += weights * term.boost  # Whoosh's WeightScorer: the posting's weight
-            return
-        ids, contribution = self.term_scores(term.fieldname, term.text)
+        if self.schema[term.fieldname].scorable:
+            ids, values = self.term_scores(term.fieldname, term.text)
+        else:
+            ids, values = self.postings(term.fieldname, term.text)  # Whoosh's WeightScorer: the posting's weight
         if within is not None:  # a phrase's word counts only where the phrase occurs
             keep = within[ids]
-            ids, contribution = ids[keep], contribution[keep]
-        scores[ids] += contribution * term.boost  # a term's document numbers are distinct
+            ids, values = ids[keep], values[keep]
+        scores[ids] += values * term.boost  # a term's document numbers are distinct
 
     def term_scores(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """Document numbers of one term and its BM25 score in each (before the query's boost).
