@@ -72,7 +72,9 @@ def parse_report(text: str, *, root_name: str, relpath: str) -> tuple[list[Docum
     authors, editors, published, rest = _take_metadata(rest)
     rest = _drop_navigation(rest, title)
     rest = _drop_footer(rest)
-    rest = [line for line in rest if not _BOILERPLATE.search(line) or len(line.split()) > FOOTER_LINE_WORDS]
+    # Long lines first: a body paragraph is never boilerplate, and searching every paragraph
+    # for the case-blind alternatives was 40 % of the time of parsing a long report.
+    rest = [line for line in rest if len(line.split()) > FOOTER_LINE_WORDS or not _BOILERPLATE.search(line)]
     authors = authors or _bio_authors(rest)
     raw_body = "\n".join(rest)
     excerpt = _excerpt(raw_body)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from typing import Any
 
 # Characters that are invisible in print but split or glue words in the index:
 # soft hyphen ("geo\u00adpolitics" must index as "geopolitics"), zero-width
@@ -40,10 +41,19 @@ def normalize_text(value: str, *, keep_newlines: bool = False) -> str:
     elif "\t" in text or "\x0b" in text or "\x0c" in text:  # the only ASCII characters replaced
         text = _SPACES.sub(" ", text)
     text = _CONTROL.sub("", text)
-    if keep_newlines:
-        lines = [_MULTI_SPACE.sub(" ", line).strip() for line in text.split("\n")]
-        return _MULTI_BLANK.sub("\n\n", "\n".join(lines)).strip()
-    return _MULTI_SPACE.sub(" ", text.replace("\n", " ")).strip()
+    if keep_newlines:  # runs of spaces never span a newline: one pass over the text, not one per line
+        lines = [line.strip() for line in _sub_if("  ", _MULTI_SPACE, " ", text).split("\n")]
+        return _sub_if("\n\n\n", _MULTI_BLANK, "\n\n", "\n".join(lines)).strip()
+    return _sub_if("  ", _MULTI_SPACE, " ", text.replace("\n", " ")).strip()
+
+
+def _sub_if(needle: str, pattern: re.Pattern[str], replacement: Any, text: str) -> str:
+    """``pattern.sub(replacement, text)``, skipped when ``text`` lacks ``needle``, which every match holds.
+
+    Looking for a substring is one C scan; a pattern is tried at every
+    position. A 60 KB report took 0.2-0.4 ms per pattern that found nothing.
+    """
+    return pattern.sub(replacement, text) if needle in text else text
 
 
 # --- Markdown and inline HTML ------------------------------------------------
@@ -76,6 +86,8 @@ _MD_LIST = re.compile(r"^(\s*)(?:[-*+•]|\d{1,3}[.)])\s+", re.M)
 
 def strip_html(text: str) -> str:
     """Remove inline HTML tags, comments and script/style blocks."""
+    if "<" not in text:  # every pattern here starts with it
+        return text
     text = _HTML_COMMENT.sub(" ", text)
     text = _HTML_BLOCK_DROP.sub(" ", text)
     text = _HTML_BREAK.sub("\n", text)
@@ -96,13 +108,13 @@ def strip_markdown(text: str) -> str:
     text = _MD_REF_LINK.sub(r"\1", text)
     text = _MD_FOOTNOTE_REF.sub("", text)
     text = _MD_FOOTNOTE_DEF.sub("", text)
-    text = _MD_TABLE_RULE.sub("", text)
-    text = _MD_TABLE_ROW.sub(lambda m: m.group(1).replace("|", " "), text)
+    text = _sub_if("---", _MD_TABLE_RULE, "", text)
+    text = _sub_if("|", _MD_TABLE_ROW, lambda m: m.group(1).replace("|", " "), text)
     text = _MD_RULE.sub("", text)
-    text = _MD_BLOCKQUOTE.sub("", text)
-    text = _MD_HEADING.sub(r"\1", text)
+    text = _sub_if(">", _MD_BLOCKQUOTE, "", text)
+    text = _sub_if("#", _MD_HEADING, r"\1", text)
     text = _MD_LIST.sub(r"\1", text)
-    text = _MD_CODE.sub(r"\1", text)
+    text = _sub_if("`", _MD_CODE, r"\1", text)
     if "*" in text or "_" in text:  # both patterns need one; scanning 60 KB for nothing took 6 ms
         for _ in range(2):  # ***bold italic*** and _nested __emphasis___
             text = _MD_EMPHASIS.sub(r"\2", text)

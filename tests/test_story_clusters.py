@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from collections import Counter
 
+import pytest
+
 from indexer.corpus import assemble, parse_file
+from indexer.documents import Document
 from indexer.sources import discover
+from indexer.stories import _pairs_of_blocks, assign_stories
 from tests.conftest import require_corpus
 
 
@@ -75,3 +81,53 @@ def test_document_page_lists_the_rest_of_its_story(client):
     assert 'id="same-story"' in page
     for item in top["story_more"]["items"]:
         assert item["id"] in page
+
+
+def wire_copies(seed: int, count: int = 1500, words: int = 200, days: int = 30) -> list[Document]:
+    """Items retelling a few hundred stories with words swapped and shuffled, a month apart at most."""
+    rng = random.Random(seed)
+    vocabulary = [f"w{n}" for n in range(words)] + ["sanctions", "china", "chips", "drone", "election"]
+    stories = [[rng.choice(vocabulary) for _ in range(rng.randint(4, 7))] for _ in range(count // 6)]
+    documents = []
+    for number in range(count):
+        title = [w if rng.random() > 0.3 else rng.choice(vocabulary) for w in rng.choice(stories)]
+        if rng.random() < 0.2:
+            rng.shuffle(title)
+        day = rng.randint(0, days)
+        documents.append(
+            Document(
+                id=f"n-{number:05d}",
+                kind=rng.choice(["news", "news", "related", "report"]),
+                title=" ".join(title).title(),
+                source="generated",
+                excerpt=" ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 15))),
+                published=None if rng.random() < 0.05 else dt.datetime(2020, 1, 1) + dt.timedelta(days=day),
+                related_ids=[f"n-{rng.randint(0, count - 1):05d}"] if rng.random() < 0.1 else [],
+            )
+        )
+    return documents
+
+
+@pytest.mark.parametrize(("seed", "words", "days"), [(8, 200, 20), (11, 300, 30), (1, 600, 40), (3, 150, 60)])
+def test_looking_only_at_pairs_that_can_join_gives_the_stories_of_looking_at_every_pair(seed, words, days):
+    # (8, 200, 20) and (11, 300, 30) have items that join a story in the second pass and then bring in another item:
+    # leaving out the later pairs of an item that joined gives other stories there.
+    documents = wire_copies(seed, words=words, days=days)
+    assign_stories(documents)
+    stories = [d.story for d in documents]
+    assign_stories(documents, every_pair=True)
+    assert stories == [d.story for d in documents]
+    sizes = Counter(stories)
+    assert sum(size for size in sizes.values() if size > 1) > 300  # many items are in stories of several
+
+
+def test_block_pairs_come_once_each_in_the_order_first_proposed():
+    rng = random.Random(7)
+    blocks = [rng.sample(range(60), rng.randint(2, 12)) for _ in range(300)]
+    expected: dict[tuple[int, int], None] = {}
+    for block in blocks:
+        for i, a in enumerate(block):
+            for b in block[i + 1 :]:
+                expected.setdefault((min(a, b), max(a, b)), None)
+    pairs = _pairs_of_blocks(blocks, 60)
+    assert list(zip(pairs.first.tolist(), pairs.second.tolist(), strict=True)) == list(expected)
