@@ -16,7 +16,7 @@ import re
 import sys
 import unicodedata
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import Stemmer
@@ -107,7 +107,7 @@ class EnglishTokenizer(Tokenizer):
         self.stop_words = stop_words
         self.cachesize = cachesize
         self._cache: dict[str, str] = {}
-        self._terms: dict[str, str] = {}  # word as written -> index term ("" for a dropped word)
+        self._terms = _WordTerms(self._term_of_new_word, cachesize)  # word as written -> index term
         self._stemmer: Any = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -147,35 +147,27 @@ class EnglishTokenizer(Tokenizer):
         Cached by the word as written: folding and stemming are most of the
         analysis cost, and a text repeats its words.
         """
-        term = self._terms.get(word)
-        if term is None:
-            folded = fold(word)
-            dropped = not folded or len(folded) > MAX_TOKEN_CHARS or folded in self.stop_words
-            term = "" if dropped else self.stem_word(folded)
-            if len(self._terms) >= self.cachesize:
-                self._terms.clear()
-            self._terms[word] = term
-        return term
+        return self._terms[word]
+
+    def _term_of_new_word(self, word: str) -> str:
+        folded = fold(word)
+        dropped = not folded or len(folded) > MAX_TOKEN_CHARS or folded in self.stop_words
+        return "" if dropped else self.stem_word(folded)
 
     def terms(self, value: str) -> list[str]:
         """The index terms of ``value`` in order: the tokens of ``__call__`` without a Token object each."""
-        term_of = self.term_of
-        return [term for word in TOKEN_PATTERN.findall(value) if (term := term_of(word))]
+        # map and filter run in C; only a word not seen before costs a Python call.
+        return list(filter(None, map(self._terms.__getitem__, TOKEN_PATTERN.findall(value))))
 
     def term_positions(self, value: str) -> dict[str, list[int]]:
         """Every index term of ``value`` with its word positions (what indexing a field needs)."""
         found: dict[str, list[int]] = {}
-        pos = 0
-        term_of = self.term_of
-        for word in TOKEN_PATTERN.findall(value):
-            term = term_of(word)
-            if term:
-                at = found.get(term)
-                if at is None:
-                    found[term] = [pos]
-                else:
-                    at.append(pos)
-                pos += 1
+        for pos, term in enumerate(self.terms(value)):
+            at = found.get(term)
+            if at is None:
+                found[term] = [pos]
+            else:
+                at.append(pos)
         return found
 
     def __call__(
@@ -225,6 +217,25 @@ class EnglishTokenizer(Tokenizer):
                 token.endchar = start_char + match.end()
             pos += 1
             yield token
+
+
+class _WordTerms(dict):
+    """Word as written -> index term ("" for a dropped word); a word not seen yet is analysed on lookup.
+
+    At ``limit`` words the cache starts over, so that a corpus of generated
+    or misspelt words cannot grow it without bound.
+    """
+
+    def __init__(self, analyse: Callable[[str], str], limit: int) -> None:
+        super().__init__()
+        self.analyse, self.limit = analyse, limit
+
+    def __missing__(self, word: str) -> str:
+        term = self.analyse(word)
+        if len(self) >= self.limit:
+            self.clear()
+        self[word] = term
+        return term
 
 
 def english_analyzer() -> EnglishTokenizer:

@@ -32,6 +32,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import PostingPool, SegmentWriter
 
+from indexer.analysis import EnglishTokenizer, PackedPositions
+
 # Bytes one pooled posting takes in memory (its tuple, term bytes, weight and value),
 # used to decide when a run goes to disk; measured about 190 on generated documents.
 POSTING_BYTES = 200
@@ -52,36 +54,43 @@ class TermGroupedPool(PostingPool):
 
     def __init__(self, tempstore: Any, segment: Any, limitmb: int = 128) -> None:
         super().__init__(tempstore, segment, limitmb=limitmb)
-        self.by_term: dict[tuple[str, bytes], list[tuple]] = {}
+        self.by_field: dict[str, dict[bytes, list[tuple]]] = {}  # field -> term -> postings
         self.count = 0
         self.run_postings = max(1, limitmb * 2**20 // POSTING_BYTES)
 
     def add(self, item: tuple) -> None:
-        key = (item[0], item[1])
-        postings = self.by_term.get(key)
-        if postings is None:
-            self.by_term[key] = [item]
-        else:
-            postings.append(item)
-        self.count += 1
+        self.terms_of(item[0]).setdefault(item[1], []).append(item)
+        self.added(1)
+
+    def terms_of(self, fieldname: str) -> dict[bytes, list[tuple]]:
+        """The postings of ``fieldname`` by term, to append to (then call :meth:`added`)."""
+        terms = self.by_field.get(fieldname)
+        if terms is None:
+            terms = self.by_field[fieldname] = {}
+        return terms
+
+    def added(self, count: int) -> None:
+        """``count`` postings were appended; past the memory limit they go to disk as a run."""
+        self.count += count
         if self.count >= self.run_postings:
             self.save()
 
     def _terms_in_memory(self) -> Iterator[TermPostings]:
-        by_term = self.by_term
-        for key in sorted(by_term):
-            yield key[0], key[1], by_term[key]
+        for name in sorted(self.by_field):
+            terms = self.by_field[name]
+            for text in sorted(terms):
+                yield name, text, terms[text]
 
     def _in_order(self) -> Iterator[tuple]:
         for _, _, postings in self._terms_in_memory():
             yield from postings
 
     def save(self) -> None:
-        if self.by_term:
+        if self.by_field:
             path, handle = self._new_run()
             self._write_run(handle, self._in_order())
             self._add_run(path)
-            self.by_term, self.count = {}, 0
+            self.by_field, self.count = {}, 0
 
     def items(self, maxfiles: int = 128) -> Iterator[tuple]:
         if not self.runs:
@@ -105,6 +114,70 @@ class GroupedSegmentWriter(SegmentWriter):
         if self.segments:
             raise ValueError("GroupedSegmentWriter writes fresh indexes only (no segments to merge)")
         self.pool = TermGroupedPool(self._tempstorage, self.newsegment, limitmb=limitmb)
+        fields = self.schema.items()
+        # Fields whose terms and positions come straight from the tokenizer into the pool.
+        self._packed = {name for name, field in fields if _is_packed_text(field)}
+        # What the shortcut leaves out: Whoosh's own add_document handles such a schema.
+        self._shortcut = not any(field.vector or field.separate_spelling() for _, field in fields)
+        self._term_bytes: dict[str, bytes] = {}
+
+    def add_document(self, **fields: Any) -> None:
+        """Whoosh's ``add_document`` (same pool, lengths, stored values and columns), with
+        packed-position text indexed without a generator and a pool call per posting.
+
+        Those layers were half of adding a document. Each field is still
+        indexed before anything of it is kept, so a value Whoosh refuses
+        (``ValueError``) cancels the document as Whoosh does.
+        """
+        if not self._shortcut:
+            super().add_document(**fields)
+            return
+        self._check_state()
+        schema = self.schema
+        names = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, names)
+        document_boost = self._doc_boost(fields)
+        docnum = self.docnum
+        per_document = self.perdocwriter
+        per_document.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    length = self._index(name, field, value, docnum, self._field_boost(fields, name, document_boost))
+                kept = fields.get(f"_stored_{name}", value)
+                per_document.add_field(name, field, kept if field.stored else None, length)
+                if field.column_type and kept is not None:
+                    per_document.add_column_value(name, field.column_type, field.to_column_value(kept))
+        except ValueError:
+            per_document.cancel_doc()
+            raise
+        per_document.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float) -> int:
+        """Pool the postings of one field of one document; returns its length (0: not scorable)."""
+        if name in self._packed and isinstance(value, str):
+            postings = _packed_postings(field, value, self._term_bytes)
+        else:
+            postings = list(field.index(value))
+        terms = self.pool.terms_of(name)
+        length = 0
+        for text, frequency, weight, encoded in postings:
+            length += frequency
+            item = (name, text, docnum, weight * boost, encoded)
+            found = terms.get(text)
+            if found is None:
+                terms[text] = [item]
+            else:
+                found.append(item)
+        self.pool.added(len(postings))
+        return length if field.scorable else 0
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()
@@ -115,6 +188,23 @@ class GroupedSegmentWriter(SegmentWriter):
         finally:
             if lengths is not None:
                 lengths.close()
+
+
+def _is_packed_text(field: Any) -> bool:
+    return isinstance(field.format, PackedPositions) and isinstance(field.analyzer, EnglishTokenizer)
+
+
+def _packed_postings(field: Any, value: str, term_bytes: dict[str, bytes]) -> list[tuple[bytes, int, float, bytes]]:
+    """``list(field.index(value))`` for a packed-position English text field, made directly."""
+    field_boost = field.format.field_boost
+    encode = field.format.encode
+    postings = []
+    for term, positions in field.analyzer.term_positions(value).items():
+        text = term_bytes.get(term)
+        if text is None:
+            text = term_bytes[term] = term.encode("utf-8")
+        postings.append((text, len(positions), len(positions) * field_boost, encode(positions)))
+    return postings
 
 
 def write_term_postings(fieldwriter: Any, schema: Any, lengths: Any, terms: Iterator[TermPostings]) -> None:
