@@ -12,6 +12,7 @@ same documents as a rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.catalog import Catalog, fingerprint, load_catalog, load_fingerprints, write_catalog
+from indexer.catalog import Catalog, catalog_line, fingerprint, load_catalog, load_fingerprints, write_catalog
 from indexer.columns import write_column_cache
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
 from indexer.folders import defaults_for, metadata_problems
@@ -45,6 +46,8 @@ from indexer.writing import (
     writer_lock,
 )
 
+# The catalog's lines are written here (in the index folder) while the files are read.
+CATALOG_LINES_PREFIX = ".catalog-lines-"
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_PARSE_MIN_FILES = 1000
 MAX_PARSE_PROCESSES = 4
@@ -132,6 +135,15 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
     started = time.monotonic()
     with writer_lock(index_root):
         remove_stale_generations(index_root)
+        for leftover in index_root.glob(f"{CATALOG_LINES_PREFIX}*.tmp"):  # of a killed run (the lock is ours)
+            leftover.unlink(missing_ok=True)
+        return _run_locked(command, roots, index_root, progress, allow_shrink, started)
+
+
+def _run_locked(
+    command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool, started: float
+) -> Summary:
+    with _catalog_lines(index_root) as catalog_lines:
         live = current_generation(index_root)
         live_info = read_build_info(live) if live else {}
         same_schema = live_info.get("schema_version") == SCHEMA_VERSION
@@ -139,7 +151,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         summary = Summary(command=command)
         if command == "update" and catalog is None:
             summary.note = "no index to update in place (none yet, or built by another version); built in full"
-        sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress)
+        sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_lines)
         assembly = assemble(sources.parsed)
         documents = assembly.documents
         if not documents:
@@ -186,7 +198,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             if written != len(documents):
                 raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
             write_column_cache(generation)
-            write_catalog(generation, sources.parsed, fingerprints)
+            write_catalog(generation, catalog_lines, fingerprints)
             (generation / SPELLING_FILE).write_text(json.dumps(spelling_words(documents)), "utf-8")
             finish_generation(generation, build_info)
         except BaseException:
@@ -200,35 +212,58 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         return summary
 
 
+@contextlib.contextmanager
+def _catalog_lines(index_root: Path) -> Iterator[Path]:
+    """A file for the new catalog's lines, written as the files are read.
+
+    It is moved into the new generation; whatever ends the run otherwise, it is removed.
+    """
+    path = index_root / f"{CATALOG_LINES_PREFIX}{os.getpid()}.tmp"
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def _read_sources(
     roots: list[Path],
     catalog: Catalog | None,
     previous_files: dict[str, str],
     summary: Summary,
     progress: Progress | None,
+    catalog_lines: Path,
 ) -> _Sources:
-    """Parse every file, or take its parse result from ``catalog`` when its content is unchanged."""
+    """Parse every file, or take its parse result from ``catalog`` when its content is unchanged.
+
+    Each file's catalog line goes to ``catalog_lines`` as it comes.
+    """
     found = list(discover(roots))
     summary.files_seen = len(found)
     result = _Sources()
     seen: set[str] = set()
     tasks = [(source, catalog.sha256(source.key) if catalog else None) for source in found]
-    for number, (source, item) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
-        key = source.key
-        seen.add(key)
-        if item is None:  # content unchanged: the catalog's parse result stands
-            item = catalog.parsed(key)
-        else:
-            result.reread.add(key)
-        result.parsed.append(item)
-        if item.sha256 and previous_files.get(key) == item.sha256:
-            summary.files_unchanged += 1
-        else:
-            (summary.files_changed if key in previous_files else summary.files_added).append(key)
-        if progress:
-            progress("reading", number, len(found))
+    with open(catalog_lines, "w", encoding="utf-8") as lines:
+        for number, (source, (item, line)) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
+            key = source.key
+            seen.add(key)
+            if item is None:  # content unchanged: the catalog's parse result stands
+                item, line = catalog.parsed(key), catalog_line(catalog.files[key])
+            else:
+                result.reread.add(key)
+            result.parsed.append(item)
+            lines.write(line)
+            _count_file(key, item, previous_files, summary)
+            if progress:
+                progress("reading", number, len(found))
     summary.files_removed = sorted(k for k in previous_files if k not in seen)
     return result
+
+
+def _count_file(key: str, item: ParsedFile, previous_files: dict[str, str], summary: Summary) -> None:
+    if item.sha256 and previous_files.get(key) == item.sha256:
+        summary.files_unchanged += 1
+    else:
+        (summary.files_changed if key in previous_files else summary.files_added).append(key)
 
 
 def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
@@ -244,18 +279,29 @@ def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
     return parse_bytes(source, read, defaults)
 
 
-def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[ParsedFile | None]:
-    """:func:`_read_one` over every file, in order; on all cores when there are many.
+def _read_and_record(task: tuple[SourceFile, str | None]) -> tuple[ParsedFile | None, str | None]:
+    """:func:`_read_one`, and the file's catalog line (None when unchanged).
+
+    Encoding the line where the file is parsed puts it on every core: written
+    at the end by the building process, the catalog took 8 s of 160 at
+    100,000 documents.
+    """
+    item = _read_one(task)
+    return item, None if item is None else catalog_line(item)
+
+
+def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[tuple[ParsedFile | None, str | None]]:
+    """:func:`_read_and_record` over every file, in order; on all cores when there are many.
 
     Parsing is a third of a build. Pool workers exit when this process dies
     (their task pipe closes), so a killed build leaves no worker behind.
     """
     processes = min(os.cpu_count() or 1, MAX_PARSE_PROCESSES)
     if len(tasks) < PARALLEL_PARSE_MIN_FILES or processes < 2:
-        yield from map(_read_one, tasks)
+        yield from map(_read_and_record, tasks)
         return
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        yield from pool.imap(_read_one, tasks, chunksize=32)
+        yield from pool.imap(_read_and_record, tasks, chunksize=32)
 
 
 def _report_problems(sources: _Sources, assembly_warnings: list[Problem], summary: Summary, only_reread: bool) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,9 +79,14 @@ def load_fingerprints(generation: Path) -> dict[str, str]:
         return {}
 
 
-def write_catalog(generation: Path, parsed: Iterable[ParsedFile], fingerprints: dict[str, str]) -> None:
-    """Write the catalog files into a generation that is not live yet."""
-    with open(generation / CATALOG_FILE, "w", encoding="utf-8") as handle:
-        for item in parsed:
-            handle.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+def catalog_line(entry: ParsedFile | dict) -> str:
+    """One file's line of ``catalog.jsonl`` (from its parse result or its catalog entry)."""
+    data = entry.to_dict() if isinstance(entry, ParsedFile) else entry
+    return json.dumps(data, ensure_ascii=False) + "\n"
+
+
+def write_catalog(generation: Path, lines: Path, fingerprints: dict[str, str]) -> None:
+    """Move the catalog's ``lines`` (written while the files were read) into a generation that
+    is not live yet, and write the fingerprints beside it."""
+    os.replace(lines, generation / CATALOG_FILE)
     (generation / FINGERPRINTS_FILE).write_text(json.dumps(fingerprints), "utf-8")

@@ -55,15 +55,21 @@ class Document:
 
     def to_dict(self) -> dict:
         """Plain-data view (published as ISO 8601 UTC) for JSON and tests."""
-        data = dataclasses.asdict(self)
+        data = self._plain_data()
         data["published"] = iso_utc(self.published)
         return data
 
     def to_record(self) -> dict:
         """Lossless plain data (for the catalog an update starts from)."""
-        data = dataclasses.asdict(self)
+        data = self._plain_data()
         data["published"] = self.published.isoformat() if self.published else None
         return data
+
+    def _plain_data(self) -> dict:
+        """``dataclasses.asdict`` of this flat record: its lists hold only text and numbers, so
+        copying each list is its deep copy (which took most of writing a catalog)."""
+        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        return {name: list(value) if isinstance(value, list) else value for name, value in values}
 
     @classmethod
     def from_record(cls, data: dict) -> Document:

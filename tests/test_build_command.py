@@ -100,6 +100,28 @@ def test_exit_1_when_nothing_could_be_indexed(tmp_path):
     assert read_pointer(tmp_path / "ix") is None
 
 
+def test_the_catalog_is_written_while_reading_and_its_scratch_file_never_outlives_a_run(tmp_path):
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_bad_and_good(sources)
+    index.mkdir()
+    (index / ".catalog-lines-4242.tmp").write_text("left by a killed run\n", "utf-8")
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    assert not list(index.glob(".catalog-lines-*"))
+    lines = (current_generation(index) / "catalog.jsonl").read_text("utf-8").splitlines()
+    assert sorted(json.loads(line)["relpath"] for line in lines) == sorted(p.name for p in sources.iterdir())
+    (sources / "good.md").write_text(GOOD_NEWS.replace("Good record", "Better record"), "utf-8")
+    assert run_indexer("update", str(sources), "--index", str(index)).returncode == 0
+    catalog = current_generation(index) / "catalog.jsonl"
+    entries = [json.loads(line) for line in catalog.read_text("utf-8").splitlines()]
+    assert len(entries) == len(lines)  # unchanged files keep their lines, the changed one has its new one
+    assert [e["documents"][0]["title"] for e in entries if e["relpath"] == "good.md"] == ["Better record"]
+    for path in sources.iterdir():
+        path.unlink()
+    (sources / "empty.md").write_text("", "utf-8")
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 1
+    assert not list(index.glob(".catalog-lines-*"))
+
+
 def test_exit_2_on_usage_errors(tmp_path):
     assert run_indexer("build", str(tmp_path / "missing")).returncode == 2
     assert run_indexer("build", "--no-such-option").returncode == 2
