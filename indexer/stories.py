@@ -131,9 +131,8 @@ def _join_to_stories(
         members[groups.find(position)].append(position)
     centroids = {root: _centroid([vectors[p] for p in group]) for root, group in members.items() if len(group) > 1}
     schedule = _StorySchedule(pairs, members, every_pair)
-    first, second = pairs.first.tolist(), pairs.second.tolist()
-    for k in schedule:
-        a, b = first[k], second[k]
+    for k in schedule:  # few of all pairs: their items are read one by one, not turned into lists
+        a, b = int(pairs.first[k]), int(pairs.second[k])
         root_a, root_b = groups.find(a), groups.find(b)
         if root_a == root_b:
             continue
