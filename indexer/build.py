@@ -133,17 +133,8 @@ class _Sources:
 
 def _run(command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool) -> Summary:
     started = time.monotonic()
-    with writer_lock(index_root):
+    with writer_lock(index_root), _catalog_lines(index_root) as catalog_lines:
         remove_stale_generations(index_root)
-        for leftover in index_root.glob(f"{CATALOG_LINES_PREFIX}*.tmp"):  # of a killed run (the lock is ours)
-            leftover.unlink(missing_ok=True)
-        return _run_locked(command, roots, index_root, progress, allow_shrink, started)
-
-
-def _run_locked(
-    command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool, started: float
-) -> Summary:
-    with _catalog_lines(index_root) as catalog_lines:
         live = current_generation(index_root)
         live_info = read_build_info(live) if live else {}
         same_schema = live_info.get("schema_version") == SCHEMA_VERSION
@@ -216,8 +207,12 @@ def _run_locked(
 def _catalog_lines(index_root: Path) -> Iterator[Path]:
     """A file for the new catalog's lines, written as the files are read.
 
-    It is moved into the new generation; whatever ends the run otherwise, it is removed.
+    It is moved into the new generation; whatever ends the run otherwise, it is
+    removed. Called with the writer lock held, so any other such file is a
+    killed run's and goes too.
     """
+    for leftover in index_root.glob(f"{CATALOG_LINES_PREFIX}*.tmp"):
+        leftover.unlink(missing_ok=True)
     path = index_root / f"{CATALOG_LINES_PREFIX}{os.getpid()}.tmp"
     try:
         yield path

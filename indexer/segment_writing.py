@@ -59,19 +59,20 @@ class TermGroupedPool(PostingPool):
         self.run_postings = max(1, limitmb * 2**20 // POSTING_BYTES)
 
     def add(self, item: tuple) -> None:
-        self.terms_of(item[0]).setdefault(item[1], []).append(item)
-        self.added(1)
+        self.extend(item[0], [item])
 
-    def terms_of(self, fieldname: str) -> dict[bytes, list[tuple]]:
-        """The postings of ``fieldname`` by term, to append to (then call :meth:`added`)."""
+    def extend(self, fieldname: str, items: list[tuple]) -> None:
+        """Pool postings of ``fieldname``; past the memory limit they go to disk as a run."""
         terms = self.by_field.get(fieldname)
         if terms is None:
             terms = self.by_field[fieldname] = {}
-        return terms
-
-    def added(self, count: int) -> None:
-        """``count`` postings were appended; past the memory limit they go to disk as a run."""
-        self.count += count
+        for item in items:
+            postings = terms.get(item[1])
+            if postings is None:
+                terms[item[1]] = [item]
+            else:
+                postings.append(item)
+        self.count += len(items)
         if self.count >= self.run_postings:
             self.save()
 
@@ -166,18 +167,8 @@ class GroupedSegmentWriter(SegmentWriter):
             postings = _packed_postings(field, value, self._term_bytes)
         else:
             postings = list(field.index(value))
-        terms = self.pool.terms_of(name)
-        length = 0
-        for text, frequency, weight, encoded in postings:
-            length += frequency
-            item = (name, text, docnum, weight * boost, encoded)
-            found = terms.get(text)
-            if found is None:
-                terms[text] = [item]
-            else:
-                found.append(item)
-        self.pool.added(len(postings))
-        return length if field.scorable else 0
+        self.pool.extend(name, [(name, text, docnum, weight * boost, encoded) for text, _, weight, encoded in postings])
+        return sum(posting[1] for posting in postings) if field.scorable else 0
 
     def _flush_segment(self) -> None:
         self.perdocwriter.close()

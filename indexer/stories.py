@@ -130,7 +130,7 @@ def _join_to_stories(
     for position in range(len(profiles)):
         members[groups.find(position)].append(position)
     centroids = {root: _centroid([vectors[p] for p in group]) for root, group in members.items() if len(group) > 1}
-    schedule = _StorySchedule(pairs, members, every_pair)
+    schedule = _StorySchedule(pairs, members, len(profiles), every_pair)
     for k in schedule:  # few of all pairs: their items are read one by one, not turned into lists
         a, b = int(pairs.first[k]), int(pairs.second[k])
         root_a, root_b = groups.find(a), groups.find(b)
@@ -142,8 +142,7 @@ def _join_to_stories(
             near = any(_near(profiles[item], profiles[other]) for other in story)
             centroid = centroids.get(groups.find(story[0]))
             if near and centroid and _cosine(vectors[item], centroid) >= SAME_STORY_AS_GROUP:
-                joined_root = min(groups.find(item), groups.find(story[0]))
-                schedule.merged(groups.find(item), groups.find(story[0]), joined_root, k)
+                schedule.merged(groups.find(item), groups.find(story[0]), k)
                 groups.union(item, story[0])
                 break
 
@@ -156,10 +155,10 @@ class _StorySchedule:
     several, its items' later pairs are added as the pass goes.
     """
 
-    def __init__(self, pairs: _Pairs, members: dict[int, list[int]], every_pair: bool) -> None:
+    def __init__(self, pairs: _Pairs, members: dict[int, list[int]], items: int, every_pair: bool) -> None:
         self.pairs, self.members = pairs, members
         self.groups = {root: list(group) for root, group in members.items()}  # the groups as they are now
-        self.in_story = np.zeros(sum(map(len, members.values())), dtype=bool)
+        self.in_story = np.zeros(items, dtype=bool)
         for group in members.values():
             if len(group) > 1:
                 self.in_story[group] = True
@@ -180,8 +179,9 @@ class _StorySchedule:
                 last = k
                 yield k
 
-    def merged(self, root_a: int, root_b: int, root: int, at: int) -> None:
-        """Groups ``root_a`` and ``root_b`` became one under ``root`` at pair ``at``."""
+    def merged(self, root_a: int, root_b: int, at: int) -> None:
+        """Groups ``root_a`` and ``root_b`` become one at pair ``at`` (under the lower root, as in ``_UnionFind``)."""
+        root = min(root_a, root_b)
         group = self.groups.pop(root_a) + self.groups.pop(root_b)
         self.groups[root] = group
         if len(self.members.get(root, ())) < 2:
