@@ -22,14 +22,19 @@ whose postings would not arrive in document order, and keeps Whoosh's writer.
 
 from __future__ import annotations
 
+import pickle
+import struct
+import zlib
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import groupby
-from operator import itemgetter
+from operator import itemgetter, sub
 from typing import Any
 
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.util.numeric import byte_to_length
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
+from whoosh.filedb.filetables import md5_hash
+from whoosh.system import pack_int, pack_long, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
 from indexer.analysis import EnglishTokenizer, PackedPositions
@@ -40,6 +45,10 @@ POSTING_BYTES = 200
 # Whoosh's length byte -> field length (None for 0, as its own length reader returns).
 _LENGTH_OF_BYTE = [byte_to_length(b) if b else None for b in range(256)]
 _TERM = itemgetter(0, 1)
+# whoosh3's term info (flags, weight, document frequency, min/max length byte, max weight, first/last
+# document), and the key and value lengths before each row of its term table.
+_TERM_INFO = W3TermInfo._struct
+_LENGTHS = struct.Struct("!ii")
 
 # (field name, term bytes, that term's postings in document order)
 TermPostings = tuple[str, bytes, list[tuple[str, bytes, int, float, bytes | None]]]
@@ -199,48 +208,136 @@ def _packed_postings(field: Any, value: str, term_bytes: dict[str, bytes]) -> li
 
 
 def write_term_postings(fieldwriter: Any, schema: Any, lengths: Any, terms: Iterator[TermPostings]) -> None:
-    """Write each term's postings with whoosh3's field writer, one block at a time.
+    """Write each term's postings into whoosh3's postings and terms files, as its field writer would.
 
-    Fills the block buffers as ``W3PostingsWriter.add_posting`` would, posting
-    by posting, and leaves the last block for ``finish_term`` to write, as
-    Whoosh does.
+    The bytes are those of ``W3FieldWriter.start_term``/``finish_term`` with
+    ``W3PostingsWriter`` filling blocks posting by posting: the same pickled
+    and compressed blocks, term infos and hash-table entries. Whoosh's
+    objects cost some forty microseconds of Python calls per term, and a
+    segment has a term for every few postings (rare words, one id per
+    document), so here a term is one pass of plain code into a buffer.
     """
-    field_name = None
-    field_lengths: list[int | None] | None = None
-    for name, text, postings in terms:
-        if name != field_name:
-            if field_name is not None:
-                fieldwriter.finish_field()
-            fieldwriter.start_field(name, schema[name])
-            field_name = name
-            field_lengths = _field_lengths(lengths, name)
-        postings = [p for p in postings if p[2] != -1]  # Whoosh's marker for spelling words: not postings
-        if not postings:
-            continue
-        fieldwriter.start_term(text)
-        block_writer = fieldwriter._postwriter
-        limit = block_writer._blocklimit
-        for start in range(0, len(postings), limit):
-            if start:
-                block_writer._write_block()
-            _fill_block(block_writer, postings[start : start + limit], field_lengths)
-        fieldwriter.finish_term()
-    if field_name is not None:
+    for name, field_terms in groupby(terms, key=itemgetter(0)):
+        fieldwriter.start_field(name, schema[name])
+        _TermWriter(fieldwriter, schema[name], _field_lengths(lengths, name)).write(field_terms)
         fieldwriter.finish_field()
 
 
-def _fill_block(block_writer: Any, postings: list[tuple], field_lengths: list[int | None] | None) -> None:
-    ids = [p[2] for p in postings]
-    weights = [p[3] for p in postings]
-    block_writer._ids = array("I", ids)
-    block_writer._weights = array("f", weights)
-    block_writer._values = [p[4] for p in postings if p[4]]
-    block_writer._maxweight = max(0, max(weights))
-    if field_lengths is not None:
-        present = [length for length in map(field_lengths.__getitem__, ids) if length]
-        if present:
-            block_writer._minlength = min(present)
-            block_writer._maxlength = max(present)
+class _TermWriter:
+    """The postings and term-table bytes of one field's terms (see :func:`write_term_postings`)."""
+
+    # Written files are flushed from the buffers past this many bytes.
+    FLUSH_BYTES = 4 * 2**20
+
+    def __init__(self, fieldwriter: Any, field: Any, field_lengths: list[int | None] | None) -> None:
+        codec_writer = fieldwriter._codec.postings_writer(fieldwriter._postfile)
+        self.block_limit = codec_writer._blocklimit
+        self.compression = codec_writer._compression
+        self.fixed_size = field.format.fixed_value_size()
+        self.has_spelling_words = field.separate_spelling()  # Whoosh pools those with document -1
+        self.field_lengths = field_lengths
+        self.key_prefix = pack_ushort(fieldwriter._fieldid)
+        self.postfile, self.table = fieldwriter._postfile, fieldwriter._tindex
+        self.posts, self.rows = bytearray(), bytearray()
+        self.posts_at, self.rows_at = self.postfile.tell(), self.table.dbfile.tell()
+
+    def write(self, terms: Iterable[TermPostings]) -> None:
+        table = self.table
+        positions, buckets = table.index, table.buckets
+        key = None
+        for _, text, postings in terms:
+            if self.has_spelling_words:
+                postings = [p for p in postings if p[2] != -1]
+                if not postings:
+                    continue
+            key = self.key_prefix + text
+            value = self._term(postings)
+            at = self.rows_at + len(self.rows)
+            positions.append(at)
+            self.rows += _LENGTHS.pack(len(key), len(value))
+            self.rows += key
+            self.rows += value
+            hashed = md5_hash(key)
+            buckets[hashed & 255].append((hashed, at))
+            if len(self.posts) > self.FLUSH_BYTES or len(self.rows) > self.FLUSH_BYTES:
+                self._flush()
+        self._flush()
+        if key is not None:
+            table.lastkey = key
+
+    def _flush(self) -> None:
+        self.postfile.write(bytes(self.posts))
+        self.table.dbfile.write(bytes(self.rows))
+        self.posts.clear()
+        self.rows.clear()
+        self.posts_at, self.rows_at = self.postfile.tell(), self.table.dbfile.tell()
+
+    def _term(self, postings: list[tuple]) -> bytes:
+        """Write one term's blocks; returns its term info bytes."""
+        start = self.posts_at + len(self.posts)
+        self.posts += WHOOSH3_HEADER_MAGIC
+        weight, count, min_length, max_length, max_weight = 0, 0, None, 0, 0
+        limit = self.block_limit
+        for first in range(0, len(postings), limit):
+            block = postings[first : first + limit]
+            block_weights, block_min, block_max, block_max_weight = self._block(block, first + limit >= len(postings))
+            weight += sum(block_weights)
+            count += len(block)
+            min_length = block_min if min_length is None else min(min_length, block_min)
+            max_length = max(max_length, block_max)
+            max_weight = max(max_weight, block_max_weight)
+        info = _TERM_INFO.pack(
+            False,
+            weight,
+            count,
+            0 if min_length is None else length_to_byte(min_length),
+            length_to_byte(max_length),
+            max_weight,
+            postings[0][2],
+            postings[-1][2],
+        )
+        return info + pack_long(start) + pack_int(self.posts_at + len(self.posts) - start)
+
+    def _block(self, block: list[tuple], last: bool) -> tuple[array, int | None, int, float]:
+        """Write one block of postings; returns its weights, min and max field length, max weight."""
+        ids = [p[2] for p in block]
+        weights = array("f", [p[3] for p in block])
+        max_weight = max(0, max(p[3] for p in block))
+        min_length, max_length = None, 0
+        if self.field_lengths is not None:
+            present = [length for length in map(self.field_lengths.__getitem__, ids) if length]
+            if present:
+                min_length, max_length = min(present), max(present)
+        data = pickle.dumps((_deltas(ids), _mini_weights(weights), self._mini_values(block)), 2)
+        compression = self.compression if len(data) >= COMPRESSION_MIN_SIZE else 0
+        if compression:
+            data = zlib.compress(data, compression)
+        info = pickle.dumps(
+            (len(ids), ids[-1], max_weight, compression, length_to_byte(min_length), length_to_byte(max_length)), 2
+        )
+        size = len(info) + len(data)
+        self.posts += pack_int(-size if last else size)
+        self.posts += info
+        self.posts += data
+        return weights, min_length, max_length, max_weight
+
+    def _mini_values(self, block: list[tuple]) -> Any:
+        values = [p[4] for p in block if p[4]]
+        if self.fixed_size is None or self.fixed_size < 0:
+            return tuple(values)
+        return None if self.fixed_size == 0 else b"".join(values)
+
+
+def _deltas(ids: list[int]) -> tuple[int, ...]:
+    return tuple(map(sub, ids, [0, *ids]))  # map stops at the shorter: one gap per id
+
+
+def _mini_weights(weights: array) -> Any:
+    if all(w == 1.0 for w in weights):
+        return None
+    if all(w == weights[0] for w in weights):
+        return weights[0]
+    return tuple(weights)
 
 
 def length_bytes(per_document: Any, fieldname: str) -> bytes | None:

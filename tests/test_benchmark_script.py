@@ -63,6 +63,12 @@ def test_a_small_project_only_run_writes_the_results_contract(tmp_path):
     for key in (*ENGINE_KEYS, "http_p95_ms", "http_uncached_p95_ms", "first_query_p50_ms"):
         assert isinstance(project[key], (int, float)) and project[key] >= 0, key
     assert project["documents"] >= 300 and project["index_docs_per_s"] > 0
+    queries = report["queries"]
+    assert set(project["query_p50_ms"]) == set(queries)
+    # date_p50_ms against term_p50_ms compares the same words without and with the range
+    plain = sorted(queries[name][0] for name in ("frequent term", "rare term"))
+    ranged = [queries[name] for name in ("frequent term + date range", "rare term + date range")]
+    assert sorted(text for text, _, _ in ranged) == plain and all(dates for _, dates, _ in ranged)
     assert "project" in run.stdout and "http_p95_ms" in run.stdout  # the printed table
 
 
