@@ -56,6 +56,7 @@ sys.path.insert(0, str(BENCH))
 from generate import Generator, generate  # noqa: E402
 from load_test import free_port, wait_for_server  # noqa: E402
 
+from indexer.schema import stored_documents as documents_with_bodies  # noqa: E402
 from search_web.settings import Limits  # noqa: E402
 
 RESULTS = BENCH / "results"
@@ -263,8 +264,8 @@ def first_query_metrics(index: Path) -> dict[str, float]:
 
 
 def stored_documents(search) -> Iterator[dict]:
-    reader = search.generation().searcher().reader()
-    return (dict(fields) for _, fields in reader.iter_docs())
+    """The project's documents as stored, bodies included (what the anchors index)."""
+    return documents_with_bodies(search.generation().searcher().reader())
 
 
 def http_p95(index: Path, *server_args: str) -> float:

@@ -8,9 +8,10 @@ as columns so that the search side can count them without loading documents.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from whoosh import columns, fields
@@ -27,8 +28,11 @@ MULTI_SEPARATOR = "\x1f"
 SPELLING_FILE = "spelling.json"
 # 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories;
 # 4: HTML, PDF and JSON sources (language, page_starts); 5: positions packed as integers;
-# 6: fields nobody searches as words (dates, provider, story, source, ...) no longer indexed
-SCHEMA_VERSION = 6
+# 6: fields nobody searches as words (dates, provider, story, source, ...) no longer indexed;
+# 7: bodies kept uncompressed in a column instead of among the compressed stored fields
+SCHEMA_VERSION = 7
+# The column holding each document's body as UTF-8 (see :func:`body_reader`).
+BODY_COLUMN = "body_column"
 # date_key of an undated document: below every real date, so that one
 # integer column sorts and filters every document.
 UNDATED = -(2**62)
@@ -62,7 +66,8 @@ def build_schema() -> fields.Schema:
         kind=fields.ID(stored=True, sortable=True),  # kind: in queries
         title=text_field(text, stored=True, field_boost=TITLE_BOOST),
         excerpt=text_field(text, stored=True, field_boost=EXCERPT_BOOST),
-        body=text_field(text, stored=True, field_boost=BODY_BOOST),
+        body=text_field(text, field_boost=BODY_BOOST),  # kept in BODY_COLUMN, not among the stored fields
+        body_column=fields.COLUMN(columns.VarBytesColumn()),
         url=fields.STORED(),
         url_text=fields.STORED(),
         amp_url=fields.STORED(),
@@ -89,6 +94,42 @@ def build_schema() -> fields.Schema:
         country_column=fields.COLUMN(columns.VarBytesColumn()),
         story=unindexed(fields.ID(stored=True, sortable=True)),
     )
+
+
+def body_reader(reader: Any) -> Callable[[int], str]:
+    """The body of a document of ``reader`` by its number.
+
+    Bodies are kept uncompressed in a column of their own rather than among
+    the stored fields, which Whoosh pickles and compresses per document:
+    every result whose stored fields were read paid for decompressing its
+    whole body, 0.37 ms for a 117 KB report, most of the cost of a results
+    page of reports. Uncompressed, a body is one read (the index is about
+    the bodies' size larger: 95 MB at 100,000 generated documents). Make one
+    reader per Whoosh reader and thread: opening it reads the column's
+    offsets.
+    """
+    # Per segment: Whoosh's multi-segment column reader leaves out segments without the
+    # column (no document of theirs had a body) and so reads their documents from the
+    # segment before (tests/test_whoosh_hazards.py).
+    leaves = reader.leaf_readers()
+    starts = [start for _, start in leaves]
+    columns_ = [
+        leaf.column_reader(BODY_COLUMN, translate=False) if leaf.has_column(BODY_COLUMN) else None for leaf, _ in leaves
+    ]
+
+    def body_of(docnum: int) -> str:
+        leaf = bisect.bisect_right(starts, docnum) - 1
+        column = columns_[leaf]
+        return "" if column is None else column[docnum - starts[leaf]].decode("utf-8")
+
+    return body_of
+
+
+def stored_documents(reader: Any) -> Iterator[dict[str, Any]]:
+    """Every live document's stored fields with its ``body``, in document order."""
+    body_of = body_reader(reader)
+    for docnum, stored in reader.iter_docs():
+        yield {**stored, "body": body_of(docnum)}
 
 
 def spelling_words(documents: Iterable[Document]) -> dict[str, int]:
@@ -119,6 +160,7 @@ def to_fields(doc: Document) -> dict[str, Any]:
         "title": doc.title,
         "excerpt": doc.excerpt,
         "body": doc.body,
+        BODY_COLUMN: doc.body.encode("utf-8") or None,
         "url": doc.url,
         "url_text": doc.url_text,
         "amp_url": doc.amp_url,

@@ -37,7 +37,7 @@ from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
 from indexer.columns import column_data
 from indexer.countries import country_name
 from indexer.documents import iso_utc
-from indexer.schema import SPELLING_FILE
+from indexer.schema import SPELLING_FILE, body_reader
 from indexer.writing import current_generation, open_for_reading
 from search_web.caching import LruCache
 from search_web.columns import Columns
@@ -177,9 +177,17 @@ class Generation:
         if searcher is None:
             searcher = self.index.searcher(weighting=WEIGHTING)
             self._local.searcher = searcher
+            self._local.body_of = body_reader(searcher.reader())
             with self._lock:
                 self._searchers.append(searcher)
         return searcher
+
+    def stored(self, docnum: int, *, with_body: bool = False) -> dict[str, Any]:
+        """A document's stored fields, read with this thread's searcher; ``body`` added on request."""
+        stored = self.searcher().stored_fields(docnum)
+        if with_body:
+            stored["body"] = self._local.body_of(docnum)
+        return stored
 
     def close(self) -> None:
         with self._lock:
@@ -331,7 +339,7 @@ class SearchIndex:
         terms = query_terms(chosen.parsed.text_query)
         hits = []
         for docnum in order[start : start + request.per_page]:
-            hit = self._hit(searcher, int(docnum), terms)
+            hit = self._hit(gen, int(docnum), terms)
             hit["story_more"] = self._story_more(chosen, int(docnum)) if request.collapse else None
             hits.append(hit)
         suggestion = None
@@ -384,7 +392,7 @@ class SearchIndex:
         if not others.size:
             return None
         providers = {columns.values["provider"][code] for code in columns.codes["provider"][others]} - {""}
-        items = [self._brief_of(chosen.searcher, int(n)) for n in others[: self.limits.story_members_shown]]
+        items = [self._brief_of(chosen.gen, int(n)) for n in others[: self.limits.story_members_shown]]
         return {"count": int(others.size), "providers": len(providers), "items": items}
 
     def timeline(self, request: SearchRequest) -> dict[str, Any]:
@@ -404,7 +412,7 @@ class SearchIndex:
         chosen = self._select(request)
         order = self._ordered(chosen, request.sort, request.collapse, limit)
         terms = query_terms(chosen.parsed.text_query)
-        return (self._hit(chosen.searcher, int(docnum), terms) for docnum in order)
+        return (self._hit(chosen.gen, int(docnum), terms) for docnum in order)
 
     def _match(
         self, gen: Generation, text_query: wq.Query | None, deadline: float
@@ -522,8 +530,8 @@ class SearchIndex:
         dates, dated = columns.date[by_date], columns.dated[by_date]
         return by_date[np.lexsort((by_date, -scores[by_date], -dates, ~dated))][:needed]
 
-    def _hit(self, searcher, docnum: int, terms: set[str]) -> dict[str, Any]:
-        stored = searcher.stored_fields(docnum)
+    def _hit(self, gen: Generation, docnum: int, terms: set[str]) -> dict[str, Any]:
+        stored = gen.stored(docnum, with_body=True)
         hit = {name: stored.get(name) for name in HIT_FIELDS}
         hit["url"] = hit["url"] or None
         hit["provider"] = hit["provider"] or ""
@@ -572,10 +580,10 @@ class SearchIndex:
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             return None
-        return self._document_dict(searcher, docnum)
+        return self._document_dict(gen, docnum)
 
-    def _document_dict(self, searcher, docnum: int) -> dict[str, Any]:
-        stored = dict(searcher.stored_fields(docnum))
+    def _document_dict(self, gen: Generation, docnum: int) -> dict[str, Any]:
+        stored = gen.stored(docnum, with_body=True)
         doc = {
             "id": stored["id"],
             "kind": stored.get("kind", ""),
@@ -606,11 +614,11 @@ class SearchIndex:
 
     def brief(self, doc_id: str) -> dict[str, Any] | None:
         """Title, link, provider and date of a document (for related lists)."""
-        searcher = self.generation().searcher()
-        docnum = searcher.document_number(id=doc_id)
+        gen = self.generation()
+        docnum = gen.searcher().document_number(id=doc_id)
         if docnum is None:
             return None
-        return self._brief_of(searcher, docnum)
+        return self._brief_of(gen, docnum)
 
     def story_members(self, doc_id: str) -> list[dict[str, Any]]:
         """The other documents of this document's story, newest first."""
@@ -620,11 +628,11 @@ class SearchIndex:
         if docnum is None:
             return []
         others = gen.columns.story_others(docnum, gen.columns.live)
-        return [self._brief_of(searcher, int(n)) for n in others]
+        return [self._brief_of(gen, int(n)) for n in others]
 
     @staticmethod
-    def _brief_of(searcher, docnum: int) -> dict[str, Any]:
-        stored = searcher.stored_fields(docnum)
+    def _brief_of(gen: Generation, docnum: int) -> dict[str, Any]:
+        stored = gen.stored(docnum)
         return {
             "id": stored["id"],
             "title": stored.get("title", ""),
@@ -635,11 +643,12 @@ class SearchIndex:
 
     def more_like_this(self, doc_id: str) -> list[dict[str, Any]]:
         """Documents whose key terms resemble this one's."""
-        searcher = self.generation().searcher()
+        gen = self.generation()
+        searcher = gen.searcher()
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             return []
-        stored = searcher.stored_fields(docnum)
+        stored = gen.stored(docnum, with_body=True)
         text = " ".join([stored.get("title", "")] * 3 + [stored.get("excerpt", ""), stored.get("body", "")[:20000]])
         similar = searcher.more_like(docnum, "body", text=text, top=self.limits.more_like_this, numterms=12)
         return [b for b in (self.brief(hit["id"]) for hit in similar) if b]

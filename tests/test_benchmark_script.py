@@ -93,3 +93,17 @@ def test_a_terminated_run_leaves_no_server_behind(tmp_path):
         for pid in servers:  # a failing run must not leave its server to the next tests
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_the_anchors_are_given_the_documents_with_their_bodies(seed_index):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from bench import stored_documents
+
+    from search_web.search import SearchIndex
+
+    search = SearchIndex(seed_index)
+    try:
+        documents = list(stored_documents(search))
+    finally:
+        search.close()
+    assert any(doc["body"].startswith("We are proud to announce") for doc in documents)  # the seed report

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.schema import stored_documents
 from indexer.writing import current_generation, read_pointer
 from search_web.search import SearchIndex
 from tests.conftest import SEEDS, run_indexer
@@ -79,7 +80,7 @@ def test_bad_files_are_skipped_with_reasons_and_good_ones_indexed(tmp_path):
     assert "Skipped 8 files" in result.stdout and "broken.md: line 3" in result.stdout
 
     index = SearchIndex(tmp_path / "ix")
-    stored = {s["source"]: s for s in index.generation().searcher().reader().all_stored_fields()}
+    stored = {s["source"]: s for s in stored_documents(index.generation().searcher().reader())}
     index.close()
     assert stored["latin1.txt"]["title"] == "Rapport sur la sécurité"  # decoded, not dropped
     assert stored["2022-05-06-dated-report.txt"]["published"].isoformat() == "2022-05-06T00:00:00"
@@ -146,7 +147,7 @@ def test_rebuild_gives_same_ids_and_stored_fields(tmp_path):
     for name in ("one", "two"):
         assert run_indexer("build", *args, "--index", str(tmp_path / name)).returncode == 0
         index = SearchIndex(tmp_path / name)
-        docs = {s["id"]: s for s in index.generation().searcher().reader().all_stored_fields()}
+        docs = {s["id"]: s for s in stored_documents(index.generation().searcher().reader())}
         index.close()
         snapshots.append(docs)
     assert len(snapshots[0]) >= 3

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from indexer.build import run_build
+from indexer.schema import stored_documents
 from search_web.search import SearchIndex
 from tests.conftest import SEEDS, require_corpus
 
@@ -17,7 +18,7 @@ def corpus(tmp_path_factory):
     index_dir = tmp_path_factory.mktemp("oddities")
     summary = run_build([SEEDS, corpus_dir], index_dir)
     index = SearchIndex(index_dir)
-    stored = list(index.generation().searcher().reader().all_stored_fields())
+    stored = list(stored_documents(index.generation().searcher().reader()))
     yield summary, index, stored
     index.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from indexer.schema import stored_documents
 from search_web.search import SearchIndex
 
 
@@ -12,7 +13,7 @@ def seeds(seed_index):
     index = SearchIndex(seed_index)
     gen = index.generation()
     searcher = gen.searcher()
-    docs = {stored["source"] + ":" + stored["kind"]: stored for stored in searcher.reader().all_stored_fields()}
+    docs = {stored["source"] + ":" + stored["kind"]: stored for stored in stored_documents(searcher.reader())}
     yield index, docs
     index.close()
 

@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from indexer.build import run_build
+from indexer.schema import stored_documents
 from search_web.query import parse_query
 from search_web.search import WEIGHTING, SearchIndex, SearchRequest
 from search_web.settings import Limits
@@ -148,7 +149,7 @@ def test_excluded_words_are_excluded_where_plain_whoosh_lets_one_through(generat
     plain_scores, _ = straightforward(generated, "security -china", None, None)
     scores, _, total = product(generated, "security -china", None, None)
     reader = generated.generation().searcher().reader()
-    by_id = {fields["id"]: fields for _, fields in reader.iter_docs()}
+    by_id = {fields["id"]: fields for fields in stored_documents(reader)}
 
     def holds_china(doc_id: str) -> bool:
         text = " ".join(by_id[doc_id].get(f) or "" for f in ("title", "excerpt", "body"))

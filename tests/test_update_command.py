@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from indexer.catalog import load_fingerprints
+from indexer.schema import stored_documents as documents_with_bodies
 from indexer.writing import current_generation, read_pointer, writer_lock
 from search_web.search import SearchIndex
 from tests.conftest import SEEDS, run_indexer, write_news_records
@@ -18,7 +19,7 @@ from tests.conftest import SEEDS, run_indexer, write_news_records
 def stored_documents(index_dir: Path) -> dict[str, dict]:
     index = SearchIndex(index_dir)
     try:
-        return {s["id"]: s for s in index.generation().searcher().reader().all_stored_fields()}
+        return {s["id"]: s for s in documents_with_bodies(index.generation().searcher().reader())}
     finally:
         index.close()
 

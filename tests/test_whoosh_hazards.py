@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+from whoosh import columns
 from whoosh import index as whoosh_index
 from whoosh import query as wq
 
@@ -197,3 +198,27 @@ def test_date_range_matches_brute_force(corpus_index):
         )
     index.close()
     assert result.total == expected > 0
+
+
+def test_bodies_of_a_segment_without_the_body_column_are_not_read_from_another(tmp_path):
+    """whoosh3 3.54.0 hazard: ``MultiReader.column_reader`` leaves out the segments that lack the
+    column, so a document of such a segment is read from the segment before it (or past its end)."""
+    from whoosh import fields
+
+    from indexer.schema import BODY_COLUMN, body_reader
+
+    schema = fields.Schema(id=fields.ID(stored=True), **{BODY_COLUMN: fields.COLUMN(columns.VarBytesColumn())})
+    ix = whoosh_index.create_in(str(tmp_path), schema)
+    for segment in ([("a", b"first body"), ("b", b"second body")], [("c", None)], [("d", b"fourth body")]):
+        with ix.writer() as writer:  # one commit: one segment
+            writer.merge = False
+            for doc_id, body in segment:
+                writer.add_document(id=doc_id, **({BODY_COLUMN: body} if body else {}))
+    with ix.reader() as reader:
+        assert len(reader.leaf_readers()) == 3
+        plain = reader.column_reader(BODY_COLUMN, translate=False)
+        with pytest.raises(IndexError):  # document 2 is looked up as the 3rd of the first segment
+            plain[2]
+        body_of = body_reader(reader)
+        assert [body_of(n) for n in range(4)] == ["first body", "second body", "", "fourth body"]
+    ix.close()
