@@ -11,16 +11,17 @@ rebuilt from the index.
 
 from __future__ import annotations
 
+import itertools
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from indexer.schema import MULTI_SEPARATOR
+from indexer.schema import MULTI_SEPARATOR, UNDATED, leaf_columns
 
 ARRAYS_FILE = "columns.npz"
 VALUES_FILE = "columns.json"
@@ -51,12 +52,12 @@ def read_column_data(reader: Any) -> ColumnData:
                 live[docnum] = False
     codes, values = {}, {}
     for facet, column in SINGLE_VALUED.items():
-        values[facet], codes[facet] = _encode(reader.column_reader(column, translate=True))
-    date = np.fromiter(reader.column_reader("date_key", translate=True), dtype=np.int64, count=size)
+        values[facet], codes[facet] = _encode(column_values(reader, column, translate=True))
+    date = np.fromiter(column_values(reader, "date_key", translate=True, missing=UNDATED), dtype=np.int64, count=size)
     pair_docs, pair_codes = {}, {}
     for facet, column in MULTI_VALUED.items():
         docs, names = [], []
-        for docnum, raw in enumerate(reader.column_reader(column)):
+        for docnum, raw in enumerate(column_values(reader, column)):
             if raw:
                 for name in raw.decode("utf-8").split(MULTI_SEPARATOR):
                     docs.append(docnum)
@@ -64,6 +65,18 @@ def read_column_data(reader: Any) -> ColumnData:
         values[facet], pair_codes[facet] = _encode(names)
         pair_docs[facet] = np.asarray(docs, dtype=np.int64)
     return ColumnData(size, live, date, codes, values, pair_docs, pair_codes)
+
+
+def column_values(reader: Any, name: str, translate: bool = False, missing: Any = None) -> Iterator[Any]:
+    """The value of column ``name`` for every document of ``reader`` in order; ``missing`` for
+    the documents of a segment without that column (see :func:`indexer.schema.leaf_columns`)."""
+    leaves = leaf_columns(reader, name, translate)
+    ends = [start for start, _ in leaves[1:]] + [reader.doc_count_all()]
+    for (start, column), end in zip(leaves, ends, strict=True):
+        if column is None:
+            yield from itertools.repeat(missing, end - start)
+        else:
+            yield from column
 
 
 def _encode(raw: Iterable[Any]) -> tuple[list[str], np.ndarray]:

@@ -96,6 +96,22 @@ def build_schema() -> fields.Schema:
     )
 
 
+def leaf_columns(reader: Any, name: str, translate: bool = False) -> list[tuple[int, Any]]:
+    """(first document number, column reader or None) of each segment of ``reader``.
+
+    Whoosh's multi-segment column reader leaves out the segments that have no
+    file for the column (none of their documents had a value), so it reads
+    their documents from the segment before it and iterates fewer values
+    than there are documents: after an update that added one report without
+    a provider, every search matching it failed (tests/test_whoosh_hazards.py).
+    Here a segment without the column is None: no value for its documents.
+    """
+    return [
+        (start, leaf.column_reader(name, translate=translate) if leaf.has_column(name) else None)
+        for leaf, start in reader.leaf_readers()
+    ]
+
+
 def body_reader(reader: Any) -> Callable[[int], str]:
     """The body of a document of ``reader`` by its number.
 
@@ -108,19 +124,12 @@ def body_reader(reader: Any) -> Callable[[int], str]:
     reader per Whoosh reader and thread: opening it reads the column's
     offsets.
     """
-    # Per segment: Whoosh's multi-segment column reader leaves out segments without the
-    # column (no document of theirs had a body) and so reads their documents from the
-    # segment before (tests/test_whoosh_hazards.py).
-    leaves = reader.leaf_readers()
-    starts = [start for _, start in leaves]
-    columns_ = [
-        leaf.column_reader(BODY_COLUMN, translate=False) if leaf.has_column(BODY_COLUMN) else None for leaf, _ in leaves
-    ]
+    leaves = leaf_columns(reader, BODY_COLUMN)
+    starts = [start for start, _ in leaves]
 
     def body_of(docnum: int) -> str:
-        leaf = bisect.bisect_right(starts, docnum) - 1
-        column = columns_[leaf]
-        return "" if column is None else column[docnum - starts[leaf]].decode("utf-8")
+        start, column = leaves[bisect.bisect_right(starts, docnum) - 1]
+        return "" if column is None else column[docnum - start].decode("utf-8")
 
     return body_of
 

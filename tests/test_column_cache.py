@@ -68,3 +68,38 @@ def test_a_damaged_cache_is_read_afresh_from_the_index(tmp_path):
     service.close()
     for name in ("total", "hits", "facets"):
         assert answer[name] == expected[name]
+
+
+def test_an_update_segment_without_a_column_keeps_every_document_s_values(tmp_path):
+    """An update that adds only a report without provider, topics or countries writes a segment
+    without those columns; Whoosh's own multi-segment column reader skips it (a search matching
+    the report failed with IndexError), so the arrays must still hold one value per document."""
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 12, undated=2)
+    run_build([sources], index)
+    (sources / "2024-05-01-plain.txt").write_text(
+        "A plain report\n\nAuthor: Someone\n\nPlain words about tariffs in a plain report.\n", "utf-8"
+    )
+    run_update([sources], index)
+    cached, fresh = both(current_generation(index))
+    assert_same(cached, fresh)
+    assert fresh.size == 13 and all(codes.size == 13 for codes in fresh.codes.values())
+    ix = whoosh_index.open_dir(str(current_generation(index)))
+    try:
+        with ix.searcher() as searcher:
+            (report,) = [n for n, stored in searcher.reader().iter_docs() if stored["kind"] == "report"]
+            expected_providers = [stored.get("provider", "") for _, stored in searcher.reader().iter_docs()]
+            assert not searcher.reader().leaf_readers()[-1][0].has_column("provider")
+    finally:
+        ix.close()
+    assert [fresh.values["provider"][code] for code in fresh.codes["provider"]] == expected_providers
+    assert fresh.date[report] > 0  # dated from its file name, in the segment after the news records
+    search = SearchIndex(index)
+    try:
+        result = search.search(SearchRequest(q="plain tariffs"))
+        browse = search.search(SearchRequest(q=""))
+    finally:
+        search.close()
+    assert [hit["title"] for hit in result.hits] == ["A plain report"]
+    assert result.facets["provider"] == []
+    assert sum(item["count"] for item in browse.facets["provider"]) == 12
