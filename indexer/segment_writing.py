@@ -10,11 +10,12 @@ the writer's time.
 Here the pool keeps each term's postings in a list as they arrive (a
 document's number only grows, so each list is already in order); only the
 distinct terms are sorted; the field lengths are read once per field; and
-each block of up to ``blocklimit`` postings is filled from its slice of the
-list and written with the codec's own block writer. The bytes written are
-Whoosh's (``tests/test_segment_writing.py`` compares every file of a segment
-with the stock writer's). This uses whoosh3's writer internals, which is one
-reason whoosh3 is pinned exactly.
+each field's terms are written in one pass into buffers, block by block of
+up to ``blocklimit`` postings, in whoosh3's format: the same pickled and
+compressed blocks, term infos and hash-table rows as its field writer's. The
+bytes written are Whoosh's (``tests/test_segment_writing.py`` compares every
+file of a segment with the stock writer's). This uses whoosh3's writer
+internals and format, which is one reason whoosh3 is pinned exactly.
 
 Only fresh segments are written this way: an update merges old segments,
 whose postings would not arrive in document order, and keeps Whoosh's writer.
@@ -195,15 +196,13 @@ def _is_packed_text(field: Any) -> bool:
 
 
 def _packed_postings(field: Any, value: str, term_bytes: dict[str, bytes]) -> list[tuple[bytes, int, float, bytes]]:
-    """``list(field.index(value))`` for a packed-position English text field, made directly."""
-    field_boost = field.format.field_boost
-    encode = field.format.encode
+    """``list(field.index(value))`` for a packed-position English text field, each term's bytes encoded once."""
     postings = []
-    for term, positions in field.analyzer.term_positions(value).items():
+    for term, frequency, weight, encoded in field.format.word_values(value, field.analyzer):
         text = term_bytes.get(term)
         if text is None:
             text = term_bytes[term] = term.encode("utf-8")
-        postings.append((text, len(positions), len(positions) * field_boost, encode(positions)))
+        postings.append((text, frequency, weight, encoded))
     return postings
 
 
