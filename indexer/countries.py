@@ -141,6 +141,7 @@ def _plausible(text: str, match: re.Match[str], phrase: str, kind: str | None, g
     return True
 
 
+@functools.lru_cache(maxsize=1024)  # every result shows its countries: pycountry's lookup cost 6 µs each
 def country_name(code: str) -> str:
     """Display name of an alpha-2 code ("CN" -> "China"); the code itself when unknown."""
     if code in DISPLAY_NAMES:

@@ -18,13 +18,15 @@ import pytest
 from indexer.build import run_build
 from indexer.schema import stored_documents
 from search_web.query import parse_query
-from search_web.search import WEIGHTING, SearchIndex, SearchRequest
+from search_web.search import SPARSE_DATE_SHARE, WEIGHTING, SearchIndex, SearchRequest
 from search_web.settings import Limits
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from generate import Generator
 
+# Matches a few dozen of the 2,500 documents: its date range is checked on the matches alone.
+FEW_MATCHES_WORD = str(Generator(seed=1, report_share=0).words[800])
 QUERIES = [
     ("china", None, None),
     ("export controls", None, None),
@@ -38,6 +40,7 @@ QUERIES = [
     ('"supply chain" OR "export controls"', None, None),
     ('"export controls"', ("2016-01-01", "2022-12-31"), None),
     ("russia", ("2019-01-01", "2020-12-31"), None),
+    (FEW_MATCHES_WORD, ("2016-01-01", "2020-12-31"), None),
     ("security", None, "Provider 2"),
     ("market~", None, None),
 ]
@@ -131,6 +134,14 @@ def test_same_matches_scores_and_counts_as_plain_whoosh(generated, q, dates, pro
         if plain_counts[name]:
             best = plain_counts[name].most_common(1)[0][1]
             assert max(counts[name].values()) == best
+
+
+def test_a_rare_word_takes_the_sparse_date_check(generated):
+    """The date range of FEW_MATCHES_WORD's query is checked on its matches alone, and drops some."""
+    columns = generated.generation().columns
+    everything = product(generated, FEW_MATCHES_WORD, None, None)[2]
+    in_range = product(generated, FEW_MATCHES_WORD, ("2016-01-01", "2020-12-31"), None)[2]
+    assert 0 < in_range < everything <= columns.size * SPARSE_DATE_SHARE
 
 
 def test_fast_path_answers_frequent_terms_over_all_matches(generated):
