@@ -76,7 +76,48 @@ class FrontMatterLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+# Keys PyYAML's constructor rewrites (``<<`` merges a mapping in, ``=`` is a value key).
+_SPECIAL_KEY_TAGS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+class _TreeBuilding:
+    """Builds texts, mappings and lists straight from the composed nodes.
+
+    PyYAML's constructor dispatches every node through generic code with a
+    generator per mapping: half of parsing a news record. Used only on front
+    matter without aliases, anchors or tags (see ``_needs_careful_loading``),
+    whose nodes form a tree. Every other node (numbers, dates, booleans,
+    merges) goes to PyYAML's own constructor, so the values are the same.
+    """
+
+    def construct_document(self, node: Any) -> Any:
+        try:
+            return self._build(node)
+        except TypeError:  # an unhashable key: PyYAML's constructor says where
+            return super().construct_document(node)
+
+    def _build(self, node: Any) -> Any:
+        tag = node.tag
+        if tag == _STR_TAG:
+            return node.value
+        if tag == _MAP_TAG and not any(key.tag in _SPECIAL_KEY_TAGS for key, _ in node.value):
+            build = self._build
+            return {build(key): build(value) for key, value in node.value}
+        if tag == _SEQ_TAG:
+            return list(map(self._build, node.value))
+        return self.construct_object(node, deep=True)
+
+
+_HAS_LIBYAML = hasattr(yaml, "CSafeLoader")
+
+
+class _FastLoader(_TreeBuilding, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """libyaml's safe loader with :class:`_TreeBuilding`."""
+
+
 _DEEP_INDENT = re.compile(r"^ {40,}\S", re.M)
 
 
@@ -84,11 +125,11 @@ def _needs_careful_loading(raw: str) -> bool:
     """Whether the front matter could hold an alias, a tag or deep nesting.
 
     Anything that could is parsed by the pure-Python :class:`FrontMatterLoader`,
-    which refuses those; the rest (nearly every real record) by libyaml's
-    ``CSafeLoader``, several times faster, with the same results.
+    which refuses those; the rest (nearly every real record) by :class:`_FastLoader`
+    (libyaml's ``CSafeLoader``), several times faster, with the same results.
     """
     return (
-        _FAST_LOADER is yaml.SafeLoader
+        not _HAS_LIBYAML
         or any(mark in raw for mark in "*&!")
         or raw.count("[") + raw.count("{") >= LIMITS.max_yaml_depth
         or _DEEP_INDENT.search(raw) is not None
@@ -103,7 +144,7 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
             f"front matter is {len(raw):,} characters, over the {LIMITS.max_front_matter_chars:,} limit",
             line=first_line,
         )
-    loader = FrontMatterLoader(raw) if _needs_careful_loading(raw) else _FAST_LOADER(raw)
+    loader = FrontMatterLoader(raw) if _needs_careful_loading(raw) else _FastLoader(raw)
     try:
         data = loader.get_single_data()
     except _Refused as exc:

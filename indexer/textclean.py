@@ -100,14 +100,15 @@ def strip_markdown(text: str) -> str:
     Link targets are dropped in favour of link text; when the link text is
     itself a URL it stays, since that is what a reader would see.
     """
-    text = _MD_IMAGE.sub(r"\1", text)
-    text = _MD_ATTR.sub("", text)
-    text = _MD_DOUBLE_BRACKET.sub(r"\1", text)
+    # Each pattern is tried only when the text holds the characters every match of it starts with.
+    text = _sub_if("![", _MD_IMAGE, r"\1", text)
+    text = _sub_if("{.", _MD_ATTR, "", text)
+    text = _sub_if("[[", _MD_DOUBLE_BRACKET, r"\1", text)
     for _ in range(2):  # nested links such as [[url]{.ul}](url)
-        text = _MD_LINK.sub(r"\1", text)
-    text = _MD_REF_LINK.sub(r"\1", text)
-    text = _MD_FOOTNOTE_REF.sub("", text)
-    text = _MD_FOOTNOTE_DEF.sub("", text)
+        text = _sub_if("](", _MD_LINK, r"\1", text)
+    text = _sub_if("][", _MD_REF_LINK, r"\1", text)
+    text = _sub_if("[^", _MD_FOOTNOTE_REF, "", text)
+    text = _sub_if("[^", _MD_FOOTNOTE_DEF, "", text)
     text = _sub_if("---", _MD_TABLE_RULE, "", text)
     text = _sub_if("|", _MD_TABLE_ROW, lambda m: m.group(1).replace("|", " "), text)
     text = _MD_RULE.sub("", text)
@@ -119,7 +120,7 @@ def strip_markdown(text: str) -> str:
         for _ in range(2):  # ***bold italic*** and _nested __emphasis___
             text = _MD_EMPHASIS.sub(r"\2", text)
         text = _MD_STRAY_EMPHASIS.sub("", text)
-    return _MD_ESCAPE.sub(r"\1", text)
+    return _sub_if("\\", _MD_ESCAPE, r"\1", text)
 
 
 def strip_markup(text: str) -> str:

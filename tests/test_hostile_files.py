@@ -67,6 +67,15 @@ def test_deep_nesting_in_front_matter_is_refused(tmp_path):
     assert seconds < HANG_SECONDS
 
 
+def test_control_bytes_without_a_nul_are_refused_as_binary(tmp_path):
+    parsed, _ = parse(tmp_path, "controls.txt", bytes(range(1, 32)) * 40 + b"some words " * 20)
+    assert parsed.documents == [] and parsed.skipped == "binary file, not text"
+    # Tabs, newlines and form feeds are text, and a few stray control bytes pass.
+    text = "Title line\n\n" + "Column\tvalue\f\r\n" * 200 + "odd \x07 bell\n"
+    parsed, _ = parse(tmp_path, "spaced.txt", text.encode("utf-8"))
+    assert len(parsed.documents) == 1 and parsed.skipped is None
+
+
 def test_oversized_front_matter_is_refused(tmp_path):
     padding = "x" * (LIMITS.max_front_matter_chars + 10)
     parsed, _ = parse(tmp_path, "fat.md", f"---\ntitle: Fat\nexcerpt: {padding}\n---\n")

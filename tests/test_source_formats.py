@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 from fpdf import FPDF
 
 from indexer.build import run_build, run_update
 from indexer.corpus import ParsedFile, parse_file
-from indexer.sources import discover
+from indexer.sources import SourceFile, discover
 from search_web import create_app
 
 ARTICLE = """<!doctype html><html lang="en-GB"><head>
@@ -342,3 +342,12 @@ def test_pdf_without_document_information_takes_title_from_its_first_page(tmp_pa
     assert doc.authors == []
     assert doc.published == dt.datetime(2022, 3, 4, 12, 0)  # the PDF's creation date beats the file name
     assert len(doc.page_starts) == 2
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    ["a.md", "A.MD", "a.", ".md", "d/.md", "a.b.txt", "d/b.c/file", "x..y", "d/b.", "d/b..", "..", "d/..b", "a b.t xt"],
+)
+def test_a_files_suffix_is_read_as_pathlib_reads_it(relpath):
+    source = SourceFile(Path("/src"), relpath, Path("/src") / relpath)
+    assert source.suffix == PurePosixPath(relpath).suffix.lower()
