@@ -8,7 +8,6 @@ and provider names made consistent per domain.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -167,7 +166,7 @@ def assemble(files: Iterable[ParsedFile]) -> Assembly:
     ordered = [(f, d) for f in files for d in f.documents if d.kind != "related"]
     ordered += [(f, d) for f in files for d in f.documents if d.kind == "related"]
     for parsed, original in ordered:
-        doc = copy.copy(original)
+        doc = original.shallow_copy()
         doc.related_ids = list(original.related_ids)
         existing = by_id.get(doc.id)
         if existing is None:

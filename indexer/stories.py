@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -262,10 +262,9 @@ def _words(text: str) -> list[str]:
 
 
 def _idf(profiles: list[_Profile]) -> dict[str, float]:
-    frequency: dict[str, int] = defaultdict(int)
+    frequency: Counter[str] = Counter()
     for profile in profiles:
-        for word in set(profile.title_words) | set(profile.excerpt_words):
-            frequency[word] += 1
+        frequency.update({*profile.title_words, *profile.excerpt_words})  # counted in C
     total = len(profiles)
     return {w: math.log(1 + total / f) for w, f in frequency.items()}
 
@@ -273,11 +272,12 @@ def _idf(profiles: list[_Profile]) -> dict[str, float]:
 def _candidate_pairs(profiles: list[_Profile], weights: dict[str, float]) -> _Pairs:
     """Pairs that share a rare title word or a whole title, or are linked as related coverage."""
     blocks: dict[str, list[int]] = defaultdict(list)
+    rarest_first = {word: (-weight, word) for word, weight in weights.items()}.__getitem__
     for position, profile in enumerate(profiles):
         blocks["\x01" + profile.doc.id].append(position)
         for linked_id in {*profile.doc.related_ids, profile.doc.parent_id} - {""}:
             blocks["\x01" + linked_id].append(position)
-        rarest = sorted(set(profile.title_words), key=lambda w: (-weights[w], w))[:BLOCKING_WORDS]
+        rarest = sorted(set(profile.title_words), key=rarest_first)[:BLOCKING_WORDS]
         for word in rarest:
             blocks[word].append(position)
         if len(profile.title_words) >= MIN_TITLE_WORDS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 from collections import Counter
@@ -131,3 +132,14 @@ def test_block_pairs_come_once_each_in_the_order_first_proposed():
                 expected.setdefault((min(a, b), max(a, b)), None)
     pairs = _pairs_of_blocks(blocks, 60)
     assert list(zip(pairs.first.tolist(), pairs.second.tolist(), strict=True)) == list(expected)
+
+
+def test_assembly_leaves_the_parsed_files_as_they_were():
+    """assemble copies each document (an update starts from the parsed files kept in the catalog)."""
+    files = [parse_file(source) for source in discover([require_corpus()])]
+    before = [[dataclasses.asdict(doc) for doc in parsed.documents] for parsed in files]
+    documents = assemble(files).documents
+    assert [[dataclasses.asdict(doc) for doc in parsed.documents] for parsed in files] == before
+    originals = {id(doc) for parsed in files for doc in parsed.documents}
+    assert documents and not any(id(doc) in originals for doc in documents)
+    assert any(doc.story != doc.id for doc in documents)  # assembly did set stories on its copies
