@@ -8,8 +8,11 @@ a block. Profiled on 11,587 generated documents, that commit took 60 % of
 the writer's time.
 
 Here the pool keeps each term's postings in a list as they arrive (a
-document's number only grows, so each list is already in order); only the
-distinct terms are sorted; the field lengths are read once per field; and
+document's number only grows, so each list is already in order), and the
+packed-position text fields (title, excerpt, body: most postings) only as
+arrays of term numbers, turned into postings at the commit with numpy
+(:class:`PackedTextTokens`); only the distinct terms are sorted; the field
+lengths are read once per field; and
 each field's terms are written in one pass into buffers, block by block of
 up to ``blocklimit`` postings, in whoosh3's format: the same pickled and
 compressed blocks, term infos and hash-table rows as its field writer's. The
@@ -32,13 +35,14 @@ from itertools import groupby
 from operator import itemgetter, sub
 from typing import Any
 
+import numpy as np
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
 from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
-from indexer.analysis import EnglishTokenizer, PackedPositions
+from indexer.analysis import POSITION_BYTES, EnglishTokenizer, PackedPositions
 
 # Bytes one pooled posting takes in memory (its tuple, term bytes, weight and value),
 # used to decide when a run goes to disk; measured about 190 on generated documents.
@@ -51,15 +55,19 @@ _TERM = itemgetter(0, 1)
 _TERM_INFO = W3TermInfo._struct
 _LENGTHS = struct.Struct("!ii")
 
-# (field name, term bytes, that term's postings in document order)
-TermPostings = tuple[str, bytes, list[tuple[str, bytes, int, float, bytes | None]]]
+# (field name, term bytes, and that term's postings in document order: documents, weights, values)
+TermPostings = tuple[str, bytes, list[int], list[float], list[bytes | None]]
+# Postings turned from arrays into lists at a time, at most (bounds the memory of Python objects).
+POSTINGS_PER_BATCH = 1 << 16
 
 
 class TermGroupedPool(PostingPool):
     """A posting pool that keeps each term's postings together in arrival (document) order.
 
     Past its memory limit it writes a run to disk, sorted as Whoosh's pool
-    sorts, and merges the runs at the end the way Whoosh's pool does.
+    sorts, and merges the runs at the end the way Whoosh's pool does. The
+    packed-position text fields are kept apart as tokens (4 bytes each, in
+    memory until the commit; a posting tuple took about 200).
     """
 
     def __init__(self, tempstore: Any, segment: Any, limitmb: int = 128) -> None:
@@ -67,6 +75,14 @@ class TermGroupedPool(PostingPool):
         self.by_field: dict[str, dict[bytes, list[tuple]]] = {}  # field -> term -> postings
         self.count = 0
         self.run_postings = max(1, limitmb * 2**20 // POSTING_BYTES)
+        self.packed: dict[str, PackedTextTokens] = {}  # packed-position text fields, kept as tokens
+
+    def add_tokens(self, fieldname: str, field_boost: float, terms: list[str], docnum: int, boost: float) -> None:
+        """Pool one document's ``terms`` (in order) of a packed-position text field."""
+        tokens = self.packed.get(fieldname)
+        if tokens is None:
+            tokens = self.packed[fieldname] = PackedTextTokens(field_boost)
+        tokens.add(terms, docnum, boost)
 
     def add(self, item: tuple) -> None:
         self.extend(item[0], [item])
@@ -110,11 +126,104 @@ class TermGroupedPool(PostingPool):
 
     def term_postings(self) -> Iterator[TermPostings]:
         """Every term with its postings, in Whoosh's order (field, term)."""
+        pooled = groupby(self._pooled_terms(), key=itemgetter(0))
+        next_pooled = next(pooled, None)
+        for name in sorted(self.packed):
+            while next_pooled is not None and next_pooled[0] < name:
+                yield from next_pooled[1]
+                next_pooled = next(pooled, None)
+            yield from self.packed.pop(name).term_postings(name)
+        while next_pooled is not None:
+            yield from next_pooled[1]
+            next_pooled = next(pooled, None)
+
+    def _pooled_terms(self) -> Iterator[TermPostings]:
         if not self.runs:
-            yield from self._terms_in_memory()
-            return
-        for key, postings in groupby(self.items(), key=_TERM):
-            yield key[0], key[1], list(postings)
+            grouped: Iterable[tuple[Any, Iterable[tuple]]] = (
+                ((name, text), postings) for name, text, postings in self._terms_in_memory()
+            )
+        else:
+            grouped = groupby(self.items(), key=_TERM)
+        for (name, text), postings in grouped:
+            columns = tuple(zip(*postings, strict=True))
+            yield name, text, list(columns[2]), list(columns[3]), list(columns[4])
+
+
+class PackedTextTokens:
+    """The tokens of one packed-position text field, as numbers, until the commit.
+
+    A tuple per posting and a list of positions per term and document cost
+    most of adding a document; here a document's terms are appended as term
+    numbers (C loops, 4 bytes a token), and the commit turns all of them
+    into postings at once: sorted by term, then document, then position,
+    with numpy. The postings are exactly those of ``PackedPositions.word_values``
+    (``tests/test_segment_writing.py`` compares the files with Whoosh's writer).
+    """
+
+    def __init__(self, field_boost: float) -> None:
+        self.field_boost = field_boost
+        self.numbers = _TermNumbers()
+        self.tokens = array("I")
+        self.value_ends = array("q")  # where each document's tokens end
+        self.docnums = array("q")
+        self.boosts = array("d")
+
+    def add(self, terms: list[str], docnum: int, boost: float) -> None:
+        self.tokens.extend(map(self.numbers.__getitem__, terms))
+        self.value_ends.append(len(self.tokens))
+        self.docnums.append(docnum)
+        self.boosts.append(boost)
+
+    def term_postings(self, fieldname: str) -> Iterator[TermPostings]:
+        """Each term in byte order with its documents, weights and packed positions."""
+        texts = [term.encode("utf-8") for term in self.numbers]
+        by_text = sorted(range(len(texts)), key=texts.__getitem__)
+        rank = np.empty(len(texts), dtype=np.int32)
+        rank[by_text] = np.arange(len(texts), dtype=np.int32)
+        ends = np.frombuffer(self.value_ends, dtype=np.int64)
+        starts = np.concatenate([[0], ends[:-1]])
+        value_of_token = np.repeat(np.arange(ends.size, dtype=np.int32), ends - starts)
+        order = np.argsort(rank[np.frombuffer(self.tokens, dtype=np.uint32)], kind="stable")
+        terms, values = rank[np.frombuffer(self.tokens, dtype=np.uint32)[order]], value_of_token[order]
+        positions = (order - starts[values]).astype("<u4").tobytes()
+        del order
+        # A posting begins where the term or the document changes.
+        first = np.flatnonzero(np.concatenate([[True], (terms[1:] != terms[:-1]) | (values[1:] != values[:-1])]))
+        last = np.append(first[1:], terms.size)
+        posting_values = values[first]
+        documents = np.frombuffer(self.docnums, dtype=np.int64)[posting_values]
+        weights = ((last - first) * self.field_boost) * np.frombuffer(self.boosts, dtype=np.float64)[posting_values]
+        posting_terms = terms[first]
+        term_starts = np.flatnonzero(np.concatenate([[True], posting_terms[1:] != posting_terms[:-1]]))
+        term_ends = np.append(term_starts[1:], first.size)
+        batch_start = 0
+        while batch_start < term_starts.size:
+            # A batch of terms whose postings become Python lists together.
+            batch_end = int(np.searchsorted(term_ends, term_starts[batch_start] + POSTINGS_PER_BATCH, "right"))
+            batch_end = max(batch_end, batch_start + 1)
+            low, high = int(term_starts[batch_start]), int(term_ends[batch_end - 1])
+            ids, scores = documents[low:high].tolist(), weights[low:high].tolist()
+            byte_starts, byte_ends = (
+                (first[low:high] * POSITION_BYTES).tolist(),
+                (last[low:high] * POSITION_BYTES).tolist(),
+            )
+            packed = [positions[a:b] for a, b in zip(byte_starts, byte_ends, strict=True)]
+            for term, a, b in zip(
+                posting_terms[term_starts[batch_start:batch_end]].tolist(),
+                (term_starts[batch_start:batch_end] - low).tolist(),
+                (term_ends[batch_start:batch_end] - low).tolist(),
+                strict=True,
+            ):
+                yield fieldname, texts[by_text[term]], ids[a:b], scores[a:b], packed[a:b]
+            batch_start = batch_end
+
+
+class _TermNumbers(dict):
+    """Term -> its number, numbered as first seen (a new term is numbered on lookup)."""
+
+    def __missing__(self, term: str) -> int:
+        number = self[term] = len(self)
+        return number
 
 
 class GroupedSegmentWriter(SegmentWriter):
@@ -126,15 +235,15 @@ class GroupedSegmentWriter(SegmentWriter):
             raise ValueError("GroupedSegmentWriter writes fresh indexes only (no segments to merge)")
         self.pool = TermGroupedPool(self._tempstorage, self.newsegment, limitmb=limitmb)
         fields = self.schema.items()
-        # Fields whose terms and positions come straight from the tokenizer into the pool.
+        # Fields whose terms come straight from the tokenizer into the pool (as term numbers).
         self._packed = {name for name, field in fields if _is_packed_text(field)}
         # What the shortcut leaves out: Whoosh's own add_document handles such a schema.
         self._shortcut = not any(field.vector or field.separate_spelling() for _, field in fields)
-        self._term_bytes: dict[str, bytes] = {}
 
     def add_document(self, **fields: Any) -> None:
         """Whoosh's ``add_document`` (same pool, lengths, stored values and columns), with
-        packed-position text indexed without a generator and a pool call per posting.
+        packed-position text pooled as the tokenizer's terms, without a generator, a
+        positions list and a tuple per posting.
 
         Those layers were half of adding a document. Each field is still
         indexed before anything of it is kept, so a value Whoosh refuses
@@ -174,9 +283,10 @@ class GroupedSegmentWriter(SegmentWriter):
     def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float) -> int:
         """Pool the postings of one field of one document; returns its length (0: not scorable)."""
         if name in self._packed and isinstance(value, str):
-            postings = _packed_postings(field, value, self._term_bytes)
-        else:
-            postings = list(field.index(value))
+            terms = field.analyzer.terms(value)
+            self.pool.add_tokens(name, field.format.field_boost, terms, docnum, boost)
+            return len(terms) if field.scorable else 0
+        postings = list(field.index(value))
         self.pool.extend(name, [(name, text, docnum, weight * boost, encoded) for text, _, weight, encoded in postings])
         return sum(posting[1] for posting in postings) if field.scorable else 0
 
@@ -193,17 +303,6 @@ class GroupedSegmentWriter(SegmentWriter):
 
 def _is_packed_text(field: Any) -> bool:
     return isinstance(field.format, PackedPositions) and isinstance(field.analyzer, EnglishTokenizer)
-
-
-def _packed_postings(field: Any, value: str, term_bytes: dict[str, bytes]) -> list[tuple[bytes, int, float, bytes]]:
-    """``list(field.index(value))`` for a packed-position English text field, each term's bytes encoded once."""
-    postings = []
-    for term, frequency, weight, encoded in field.format.word_values(value, field.analyzer):
-        text = term_bytes.get(term)
-        if text is None:
-            text = term_bytes[term] = term.encode("utf-8")
-        postings.append((text, frequency, weight, encoded))
-    return postings
 
 
 def write_term_postings(fieldwriter: Any, schema: Any, lengths: Any, terms: Iterator[TermPostings]) -> None:
@@ -244,13 +343,14 @@ class _TermWriter:
         table = self.table
         positions, buckets = table.index, table.buckets
         key = None
-        for _, text, postings in terms:
-            if self.has_spelling_words:
-                postings = [p for p in postings if p[2] != -1]
-                if not postings:
+        for _, text, ids, weights, values in terms:
+            if self.has_spelling_words and -1 in ids:
+                kept = [k for k, docnum in enumerate(ids) if docnum != -1]
+                if not kept:
                     continue
+                ids, weights, values = ([column[k] for k in kept] for column in (ids, weights, values))
             key = self.key_prefix + text
-            value = self._term(postings)
+            value = self._term(ids, weights, values)
             at = self.rows_at + len(self.rows)
             positions.append(at)
             self.rows += _LENGTHS.pack(len(key), len(value))
@@ -271,17 +371,19 @@ class _TermWriter:
         self.rows.clear()
         self.posts_at, self.rows_at = self.postfile.tell(), self.table.dbfile.tell()
 
-    def _term(self, postings: list[tuple]) -> bytes:
+    def _term(self, ids: list[int], weights: list[float], values: list[bytes | None]) -> bytes:
         """Write one term's blocks; returns its term info bytes."""
         start = self.posts_at + len(self.posts)
         self.posts += WHOOSH3_HEADER_MAGIC
         weight, count, min_length, max_length, max_weight = 0, 0, None, 0, 0
         limit = self.block_limit
-        for first in range(0, len(postings), limit):
-            block = postings[first : first + limit]
-            block_weights, block_min, block_max, block_max_weight = self._block(block, first + limit >= len(postings))
+        for first in range(0, len(ids), limit):
+            end = first + limit
+            block_weights, block_min, block_max, block_max_weight = self._block(
+                ids[first:end], weights[first:end], values[first:end], end >= len(ids)
+            )
             weight += sum(block_weights)
-            count += len(block)
+            count += len(block_weights)
             min_length = block_min if min_length is None else min(min_length, block_min)
             max_length = max(max_length, block_max)
             max_weight = max(max_weight, block_max_weight)
@@ -292,22 +394,23 @@ class _TermWriter:
             0 if min_length is None else length_to_byte(min_length),
             length_to_byte(max_length),
             max_weight,
-            postings[0][2],
-            postings[-1][2],
+            ids[0],
+            ids[-1],
         )
         return info + pack_long(start) + pack_int(self.posts_at + len(self.posts) - start)
 
-    def _block(self, block: list[tuple], last: bool) -> tuple[array, int | None, int, float]:
+    def _block(
+        self, ids: list[int], weights: list[float], values: list[bytes | None], last: bool
+    ) -> tuple[array, int | None, int, float]:
         """Write one block of postings; returns its weights, min and max field length, max weight."""
-        ids = [p[2] for p in block]
-        weights = array("f", [p[3] for p in block])
-        max_weight = max(0, max(p[3] for p in block))
+        weights = array("f", weights)
+        max_weight = max(0, max(weights))
         min_length, max_length = None, 0
         if self.field_lengths is not None:
             present = [length for length in map(self.field_lengths.__getitem__, ids) if length]
             if present:
                 min_length, max_length = min(present), max(present)
-        data = pickle.dumps((_deltas(ids), _mini_weights(weights), self._mini_values(block)), 2)
+        data = pickle.dumps((_deltas(ids), _mini_weights(weights), self._mini_values(values)), 2)
         compression = self.compression if len(data) >= COMPRESSION_MIN_SIZE else 0
         if compression:
             data = zlib.compress(data, compression)
@@ -320,8 +423,8 @@ class _TermWriter:
         self.posts += data
         return weights, min_length, max_length, max_weight
 
-    def _mini_values(self, block: list[tuple]) -> Any:
-        values = [p[4] for p in block if p[4]]
+    def _mini_values(self, values: list[bytes | None]) -> Any:
+        values = [value for value in values if value]
         if self.fixed_size is None or self.fixed_size < 0:
             return tuple(values)
         return None if self.fixed_size == 0 else b"".join(values)
