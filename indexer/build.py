@@ -13,6 +13,7 @@ same documents as a rebuild.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -138,20 +139,21 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         live = current_generation(index_root)
         live_info = read_build_info(live) if live else {}
         same_schema = live_info.get("schema_version") == SCHEMA_VERSION
-        catalog = load_catalog(live) if live and same_schema and command == "update" else None
         summary = Summary(command=command)
-        if command == "update" and catalog is None:
-            summary.note = "no index to update in place (none yet, or built by another version); built in full"
-        sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_lines)
-        assembly = assemble(sources.parsed)
-        documents = assembly.documents
+        with collector_paused():
+            catalog = load_catalog(live) if live and same_schema and command == "update" else None
+            if command == "update" and catalog is None:
+                summary.note = "no index to update in place (none yet, or built by another version); built in full"
+            sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_lines)
+            assembly = assemble(sources.parsed)
+            documents = assembly.documents
+            fingerprints = {doc.id: fingerprint(doc) for doc in documents}
         if not documents:
             raise NothingIndexed("nothing could be indexed: no source file gave a document")
         _report_problems(sources, assembly.warnings, summary, only_reread=catalog is not None)
         summary.skipped += [
             Problem(relpath, f"folder metadata not used: {reason}") for _, relpath, reason in metadata_problems(roots)
         ]
-        fingerprints = {doc.id: fingerprint(doc) for doc in documents}
         old = catalog.fingerprints if catalog else (load_fingerprints(live) if live and same_schema else {})
         added = [i for i in fingerprints if i not in old]
         updated = [i for i, fp in fingerprints.items() if i in old and old[i] != fp]
@@ -201,6 +203,25 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         summary.swapped = True
         summary.seconds = time.monotonic() - started
         return summary
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while the files are read and assembled.
+
+    Reading makes millions of objects that live to the end (every file's
+    documents), and each full collection walks them all, more often as they
+    grow: 13 of 125 s of a build at 100,000 documents. They form no cycles,
+    and what the build drops, reference counting frees. The parse workers
+    collect as usual (a skipped file's exception makes a cycle).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @contextlib.contextmanager
@@ -295,7 +316,7 @@ def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[tuple[Par
     if len(tasks) < PARALLEL_PARSE_MIN_FILES or processes < 2:
         yield from map(_read_and_record, tasks)
         return
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
+    with multiprocessing.get_context("fork").Pool(processes, initializer=gc.enable) as pool:
         yield from pool.imap(_read_and_record, tasks, chunksize=32)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from indexer.build import NothingIndexed, run_build
 from indexer.schema import stored_documents
 from indexer.writing import current_generation, read_pointer
 from search_web.search import SearchIndex
@@ -209,3 +211,20 @@ def test_only_fields_searched_as_words_have_terms(seed_index):
     assert fields_with_terms >= {"id", "title", "body"}
     assert fields_with_terms <= {"id", *FIELD_ALIASES.values()}
     assert columns == {"provider", "year", "date_key", "story"}
+
+
+def test_a_build_gives_the_garbage_collector_back_as_it_found_it(tmp_path):
+    """Reading and assembling run with the cyclic collector paused; whatever the outcome, it is restored."""
+    assert gc.isenabled()
+    run_build([SEEDS], tmp_path / "index")
+    assert gc.isenabled()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NothingIndexed):
+        run_build([tmp_path / "empty"], tmp_path / "other")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        run_build([SEEDS], tmp_path / "third")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
