@@ -26,6 +26,12 @@ from whoosh.formats import Positions
 # Words with inner apostrophes or dots stay one token: "China's", "U.S.", "e.g".
 TOKEN_PATTERN = re.compile(r"\w+(?:['’.]\w+)*")
 MAX_TOKEN_CHARS = 40
+# A long text is tokenised in pieces of about this many characters, each cut just before white
+# space (no token holds any). Where each piece starts, as a character offset and a word position,
+# are the text's marks: the snippet of a long report is then looked for only in the pieces that
+# hold the query's words (``search_web.search.snippet_at``).
+MARK_PIECE_CHARS = 4096
+_WHITE_SPACE = re.compile(r"\s")
 
 # A short list on purpose: "us", "it", "who", "may" are country, sector,
 # organisation and month names in this domain, so they are not stop words.
@@ -159,6 +165,16 @@ class EnglishTokenizer(Tokenizer):
         # map and filter run in C; only a word not seen before costs a Python call.
         return list(filter(None, map(self._terms.__getitem__, TOKEN_PATTERN.findall(value))))
 
+    def marked_terms(self, value: str) -> tuple[list[str], list[int]]:
+        """``terms(value)``, and its marks: each piece's first character and first word position, flat."""
+        starts = piece_starts(value)
+        terms: list[str] = []
+        marks: list[int] = []
+        for start, end in zip(starts, [*starts[1:], len(value)], strict=True):
+            marks += (start, len(terms))
+            terms += self.terms(value[start:end])
+        return terms, marks
+
     def term_positions(self, value: str) -> dict[str, list[int]]:
         """Every index term of ``value`` with its word positions (what indexing a field needs)."""
         found: dict[str, list[int]] = {}
@@ -217,6 +233,17 @@ class EnglishTokenizer(Tokenizer):
                 token.endchar = start_char + match.end()
             pos += 1
             yield token
+
+
+def piece_starts(text: str, size: int = MARK_PIECE_CHARS) -> list[int]:
+    """Where the pieces of ``text`` start: every ``size`` characters or so, at a white space."""
+    starts = [0]
+    while len(text) - starts[-1] > size:
+        space = _WHITE_SPACE.search(text, starts[-1] + size)
+        if space is None:
+            break
+        starts.append(space.start())
+    return starts
 
 
 class _WordTerms(dict):

@@ -28,7 +28,7 @@ FINGERPRINTS_FILE = "documents.json"
 
 def fingerprint(doc: Document) -> str:
     """Hash of everything the index holds for ``doc``: equal hashes, equal entries."""
-    fields = to_fields(doc)
+    fields = to_fields(doc, with_marks=False)
     text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=_json_value)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 

@@ -14,11 +14,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import numpy as np
 from whoosh import columns, fields
 
 from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer
 from indexer.documents import Document
 
+# Tokenises long bodies for their marks: the text fields' analyzer (english_analyzer), so that the
+# terms it gives are the body field's.
+_MARKING = english_analyzer()
 TITLE_BOOST = 3.0
 EXCERPT_BOOST = 1.5
 BODY_BOOST = 1.0
@@ -29,10 +33,15 @@ SPELLING_FILE = "spelling.json"
 # 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories;
 # 4: HTML, PDF and JSON sources (language, page_starts); 5: positions packed as integers;
 # 6: fields nobody searches as words (dates, provider, story, source, ...) no longer indexed;
-# 7: bodies kept uncompressed in a column instead of among the compressed stored fields
-SCHEMA_VERSION = 7
+# 7: bodies kept uncompressed in a column instead of among the compressed stored fields;
+# 8: long bodies' marks (where their pieces start) in a column
+SCHEMA_VERSION = 8
 # The column holding each document's body as UTF-8 (see :func:`body_reader`).
 BODY_COLUMN = "body_column"
+# The column holding a long body's marks (``indexer.analysis.EnglishTokenizer.marked_terms``).
+BODY_MARKS = "body_marks"
+# Bodies longer than this are marked; a shorter one is scanned whole for its snippet in microseconds.
+MARKED_BODY_CHARS = 16_384
 # date_key of an undated document: below every real date, so that one
 # integer column sorts and filters every document.
 UNDATED = -(2**62)
@@ -68,6 +77,7 @@ def build_schema() -> fields.Schema:
         excerpt=text_field(text, stored=True, field_boost=EXCERPT_BOOST),
         body=text_field(text, field_boost=BODY_BOOST),  # kept in BODY_COLUMN, not among the stored fields
         body_column=fields.COLUMN(columns.VarBytesColumn()),
+        body_marks=fields.COLUMN(columns.VarBytesColumn()),
         url=fields.STORED(),
         url_text=fields.STORED(),
         amp_url=fields.STORED(),
@@ -124,14 +134,32 @@ def body_reader(reader: Any) -> Callable[[int], str]:
     reader per Whoosh reader and thread: opening it reads the column's
     offsets.
     """
-    leaves = leaf_columns(reader, BODY_COLUMN)
+    value_of = _column_bytes(reader, BODY_COLUMN)
+    return lambda docnum: value_of(docnum).decode("utf-8")
+
+
+def marks_reader(reader: Any) -> Callable[[int], np.ndarray | None]:
+    """The marks of a document's body by its number: rows of (first character, first word
+    position) of its pieces, or None for a body too short to be marked."""
+    value_of = _column_bytes(reader, BODY_MARKS)
+
+    def marks_of(docnum: int) -> np.ndarray | None:
+        value = value_of(docnum)
+        return np.frombuffer(value, dtype="<u4").reshape(-1, 2) if value else None
+
+    return marks_of
+
+
+def _column_bytes(reader: Any, name: str) -> Callable[[int], bytes]:
+    """A bytes column's value of a document of ``reader`` by its number (b"" when it has none)."""
+    leaves = leaf_columns(reader, name)
     starts = [start for start, _ in leaves]
 
-    def body_of(docnum: int) -> str:
+    def value_of(docnum: int) -> bytes:
         start, column = leaves[bisect.bisect_right(starts, docnum) - 1]
-        return "" if column is None else column[docnum - start].decode("utf-8")
+        return b"" if column is None else column[docnum - start]
 
-    return body_of
+    return value_of
 
 
 def stored_documents(reader: Any) -> Iterator[dict[str, Any]]:
@@ -161,8 +189,14 @@ def epoch_seconds(doc: Document) -> int | None:
     return calendar.timegm(doc.published.timetuple())
 
 
-def to_fields(doc: Document) -> dict[str, Any]:
-    """The field values Whoosh stores and indexes for one document."""
+def to_fields(doc: Document, *, with_marks: bool = True) -> dict[str, Any]:
+    """The field values Whoosh stores and indexes for one document.
+
+    A long body's marks are made while it is tokenised, and its terms are
+    handed on as ``_terms_body`` (Whoosh ignores names that start with an
+    underscore; a build's writer uses them instead of tokenising it again).
+    ``with_marks=False`` leaves both out (a fingerprint: they follow from the body).
+    """
     values: dict[str, Any] = {
         "id": doc.id,
         "kind": doc.kind,
@@ -193,6 +227,10 @@ def to_fields(doc: Document) -> dict[str, Any]:
         "country_column": MULTI_SEPARATOR.join(doc.countries).encode("utf-8"),
         "story": doc.story or doc.id,
     }
+    if with_marks and len(doc.body) > MARKED_BODY_CHARS:
+        terms, marks = _MARKING.marked_terms(doc.body)
+        values[BODY_MARKS] = np.array(marks, dtype="<u4").tobytes()
+        values["_terms_body"] = terms
     values["date_key"] = UNDATED
     if doc.published is not None:
         values["published"] = doc.published

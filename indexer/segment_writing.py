@@ -268,7 +268,8 @@ class GroupedSegmentWriter(SegmentWriter):
                 field = schema[name]
                 length = 0
                 if field.indexed:
-                    length = self._index(name, field, value, docnum, self._field_boost(fields, name, document_boost))
+                    boost = self._field_boost(fields, name, document_boost)
+                    length = self._index(name, field, value, docnum, boost, fields.get(f"_terms_{name}"))
                 kept = fields.get(f"_stored_{name}", value)
                 per_document.add_field(name, field, kept if field.stored else None, length)
                 if field.column_type and kept is not None:
@@ -280,10 +281,15 @@ class GroupedSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
-    def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float) -> int:
-        """Pool the postings of one field of one document; returns its length (0: not scorable)."""
+    def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float, terms: list[str] | None) -> int:
+        """Pool the postings of one field of one document; returns its length (0: not scorable).
+
+        ``terms``: the field's terms as its analyzer gives them, when the caller
+        already has them (``_terms_<field>``, see ``indexer.schema.to_fields``).
+        """
         if name in self._packed and isinstance(value, str):
-            terms = field.analyzer.terms(value)
+            if terms is None:
+                terms = field.analyzer.terms(value)
             self.pool.add_tokens(name, field.format.field_boost, terms, docnum, boost)
             return len(terms) if field.scorable else 0
         postings = list(field.index(value))

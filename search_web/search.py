@@ -37,7 +37,7 @@ from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
 from indexer.columns import column_data
 from indexer.countries import country_name
 from indexer.documents import iso_utc
-from indexer.schema import SPELLING_FILE, body_reader
+from indexer.schema import SPELLING_FILE, body_reader, marks_reader
 from indexer.writing import current_generation, open_for_reading
 from search_web.caching import LruCache
 from search_web.columns import Columns
@@ -184,6 +184,26 @@ class Generation:
             with self._lock:
                 self._searchers.append(searcher)
         return searcher
+
+    def body_pieces(self, docnum: int, terms: set[str], body_length: int) -> list[tuple[int, int]] | None:
+        """The (start, end) character ranges of a long body that hold its first occurrences of
+        ``terms``, from its marks and the terms' positions; None: scan the whole body."""
+        marks_of = getattr(self._local, "marks_of", None)
+        if marks_of is None:
+            self.searcher()
+            marks_of = self._local.marks_of = marks_reader(self._local.searcher.reader())
+        marks = marks_of(docnum)
+        if marks is None:
+            return None
+        pieces: set[int] = set()
+        for term in terms:
+            positions = self.term_scorer.positions_in("body", term, docnum)
+            if positions is None:
+                return None
+            # A piece holds the words from its first position up to the next piece's first.
+            pieces.update((np.searchsorted(marks[:, 1], positions[:MAX_SNIPPET_HITS], "right") - 1).tolist())
+        ends = [*marks[1:, 0].tolist(), body_length]
+        return _joined([(int(marks[p, 0]), ends[p]) for p in sorted(pieces)])
 
     def stored(self, docnum: int, *, with_body: bool = False) -> dict[str, Any]:
         """A document's stored fields, read with this thread's searcher; ``body`` added on request."""
@@ -544,8 +564,11 @@ class SearchIndex:
         hit["countries"] = _countries(stored)
         hit["story"] = hit["story"] or hit["id"]
         page_starts = stored.get("page_starts") or []
+        body = stored.get("body", "")
+        # A long body's snippet is looked for in the pieces holding the query's words (PDFs: page by page).
+        pieces = gen.body_pieces(docnum, terms, len(body)) if len(page_starts) <= 1 and terms else None
         hit["snippet"], offset = snippet_at(
-            stored.get("excerpt", ""), stored.get("body", ""), terms, self.limits.snippet_chars, page_starts
+            stored.get("excerpt", ""), body, terms, self.limits.snippet_chars, page_starts, pieces
         )
         # PDFs: the page of the passage shown (the first page when it is the excerpt).
         hit["page"] = page_of(page_starts, offset or 0) if page_starts else None
@@ -805,14 +828,20 @@ def highlight(text: str, terms: set[str]) -> str:
 MAX_SNIPPET_HITS = 200
 
 
-def _term_hits(text: str, terms: set[str]) -> list[tuple[int, str]]:
+def _term_hits(text: str, terms: set[str], pieces: list[tuple[int, int]] | None = None) -> list[tuple[int, str]]:
     """Offsets and terms of the words of ``text`` that are query terms.
+
+    With ``pieces`` (ascending, each cut at white space), only those ranges of
+    ``text`` are looked at: the ones that hold the first occurrences.
 
     A stem is (nearly always) a prefix of the words it comes from, so the
     candidates are found with ``str.find`` of each stem's prefix on the
     lower-cased text (C speed); only the words found there are normalised.
     Long reports have tens of thousands of words.
     """
+    if pieces is not None:
+        found = [(start + at, term) for start, end in pieces for at, term in _term_hits(text[start:end], terms)]
+        return found[:MAX_SNIPPET_HITS]
     lowered = text.lower()
     if len(lowered) != len(text):  # rare letters whose lower case is longer: offsets would shift
         return _term_hits_by_regex(text, terms)
@@ -843,12 +872,14 @@ def _term_hits_by_regex(text: str, terms: set[str]) -> list[tuple[int, str]]:
     return [(match.start(), term) for match, term in _matching_words(text, terms)]
 
 
-def _best_window(text: str, terms: set[str], limit: int) -> tuple[float, int]:
+def _best_window(
+    text: str, terms: set[str], limit: int, pieces: list[tuple[int, int]] | None = None
+) -> tuple[float, int]:
     """Score and start offset of the ``limit``-character window of ``text`` that best matches.
 
     Distinct terms in the window count most, repetitions a little (log-damped).
     """
-    hits = _term_hits(text, terms)[:MAX_SNIPPET_HITS]
+    hits = _term_hits(text, terms, pieces)[:MAX_SNIPPET_HITS]
     best_score, best_start = 0.0, 0
     end = 0
     counts: dict[str, int] = {}
@@ -876,18 +907,30 @@ def _sentence_start(text: str, position: int) -> int:
 
 
 def snippet_at(
-    excerpt: str, body: str, terms: set[str], limit: int, page_starts: list[int] | None = None
+    excerpt: str,
+    body: str,
+    terms: set[str],
+    limit: int,
+    page_starts: list[int] | None = None,
+    pieces: list[tuple[int, int]] | None = None,
 ) -> tuple[str, int | None]:
     """The best-matching passage of excerpt or body (escaped, terms marked) and where it
     starts in ``body`` (None: from the excerpt).
 
     With ``page_starts`` (a PDF), the passage is looked for within each page, so
     that it never runs across a page break and its page is the page it is on.
+    With ``pieces`` (:meth:`Generation.body_pieces`), only those ranges of the
+    body are scanned for the query's words: a 117 KB report took 0.1 ms to
+    lower-case and search whole.
     """
     if not terms:
         return html.escape(_clip(excerpt or body, 0, limit)), None if excerpt else 0
     excerpt_score, excerpt_start = _best_window(excerpt, terms, limit)
-    body_score, page_text, page_start, body_start = _best_body_window(body, terms, limit, page_starts or [0])
+    if pieces is not None and len(page_starts or []) <= 1:
+        body_score, body_start = _best_window(body, terms, limit, pieces)
+        page_text, page_start = body, 0
+    else:
+        body_score, page_text, page_start, body_start = _best_body_window(body, terms, limit, page_starts or [0])
     if body_score > excerpt_score:
         return highlight(_clip(page_text, body_start, limit), terms), page_start + body_start
     if excerpt_score or excerpt:
@@ -911,6 +954,17 @@ def best_body_offset(body: str, terms: set[str], limit: int, page_starts: list[i
     """Where the best-matching passage of ``body`` starts, or None when no term is in it."""
     score, _, page_start, start = _best_body_window(body, terms, limit, page_starts or [0])
     return page_start + start if score else None
+
+
+def _joined(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Ascending ranges with each run of touching ones made one."""
+    joined: list[tuple[int, int]] = []
+    for start, end in ranges:
+        if joined and joined[-1][1] == start:
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
 
 
 def page_of(page_starts: list[int], offset: int) -> int:

@@ -44,6 +44,10 @@ _LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=n
 POSTINGS_CACHE_BYTES = 384 * 2**20
 # Documents holding each recently matched phrase, in bytes: decoding positions is most of a phrase's cost.
 PHRASE_CACHE_BYTES = 64 * 2**20
+# A term read with at most this many postings keeps its packed positions (for snippets of long
+# bodies, see positions_in); a frequent word's would cost memory and is found by scanning anyway.
+POSITIONS_KEPT_POSTINGS = 4096
+POSITIONS_CACHE_BYTES = 32 * 2**20
 _DOC_SHIFT = 32  # position keys: document number << 32 | position
 
 
@@ -80,6 +84,9 @@ class TermScorer:
             POSTINGS_CACHE_BYTES, weigh=lambda arrays: arrays[0].nbytes + arrays[1].nbytes
         )
         self._phrases: LruCache[np.ndarray] = LruCache(PHRASE_CACHE_BYTES, weigh=lambda found: found.nbytes + 64)
+        self._positions: LruCache[tuple[np.ndarray, list[bytes]]] = LruCache(
+            POSITIONS_CACHE_BYTES, weigh=lambda kept: kept[0].nbytes + sum(map(len, kept[1])) + 40 * len(kept[1])
+        )
 
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = np.zeros(self.size, dtype=np.float64)
@@ -98,18 +105,43 @@ class TermScorer:
             return cached
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
+        # The positions come with the blocks already read; they are kept for a term with few postings.
+        values: list[bytes] | None = [] if type(self.schema[fieldname].format) is PackedPositions else None
         btext = text.encode("utf-8") if isinstance(text, str) else text
         for ids_of_block, matcher in self._blocks(fieldname, btext):
             matcher._read_weights()
             ids.append(ids_of_block)
             weights.append(np.asarray(matcher._weights, dtype=np.float64))
+            if values is not None:
+                matcher._read_values()
+                values.extend(matcher._values)
+                if len(values) > POSITIONS_KEPT_POSTINGS:
+                    values = None
         result = (
             (np.concatenate(ids).astype(np.int32), np.concatenate(weights))  # document numbers fit 32 bits
             if ids
             else (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
         )
         self._postings.put(key, result)
+        if values is not None:
+            self._positions.put((fieldname, btext), (result[0], values))
         return result
+
+    def positions_in(self, fieldname: str, text: str, docnum: int) -> np.ndarray | None:
+        """Word positions of a term in one document's field, if its postings were read lately.
+
+        None when they are not at hand (a frequent word, or postings not read in
+        this generation or dropped from the cache); empty when the document's
+        field does not hold the term.
+        """
+        kept = self._positions.get((fieldname, text.encode("utf-8")))
+        if kept is None:
+            return None
+        ids, values = kept
+        at = int(np.searchsorted(ids, docnum))
+        if at == ids.size or ids[at] != docnum:
+            return np.zeros(0, dtype=np.uint32)
+        return np.frombuffer(values[at], dtype="<u4")
 
     def match(self, query: wq.Query, deadline: float = math.inf) -> tuple[np.ndarray, np.ndarray] | None:
         """(matched mask, scores) for ``query``, or None when it is not a pure term query.
