@@ -20,9 +20,6 @@ from whoosh import columns, fields
 from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer
 from indexer.documents import Document
 
-# Tokenises long bodies for their marks: the text fields' analyzer (english_analyzer), so that the
-# terms it gives are the body field's.
-_MARKING = english_analyzer()
 TITLE_BOOST = 3.0
 EXCERPT_BOOST = 1.5
 BODY_BOOST = 1.0
@@ -42,6 +39,9 @@ BODY_COLUMN = "body_column"
 BODY_MARKS = "body_marks"
 # Bodies longer than this are marked; a shorter one is scanned whole for its snippet in microseconds.
 MARKED_BODY_CHARS = 16_384
+# Tokenises long bodies for their marks: the text fields' analyzer (english_analyzer), so that the
+# terms it gives are the body field's.
+_MARKING = english_analyzer()
 # date_key of an undated document: below every real date, so that one
 # integer column sorts and filters every document.
 UNDATED = -(2**62)

@@ -37,7 +37,7 @@ from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
 from indexer.columns import column_data
 from indexer.countries import country_name
 from indexer.documents import iso_utc
-from indexer.schema import SPELLING_FILE, body_reader, marks_reader
+from indexer.schema import MARKED_BODY_CHARS, SPELLING_FILE, body_reader, marks_reader
 from indexer.writing import current_generation, open_for_reading
 from search_web.caching import LruCache
 from search_web.columns import Columns
@@ -566,7 +566,8 @@ class SearchIndex:
         page_starts = stored.get("page_starts") or []
         body = stored.get("body", "")
         # A long body's snippet is looked for in the pieces holding the query's words (PDFs: page by page).
-        pieces = gen.body_pieces(docnum, terms, len(body)) if len(page_starts) <= 1 and terms else None
+        marked = len(body) > MARKED_BODY_CHARS and len(page_starts) <= 1 and terms
+        pieces = gen.body_pieces(docnum, terms, len(body)) if marked else None
         hit["snippet"], offset = snippet_at(
             stored.get("excerpt", ""), body, terms, self.limits.snippet_chars, page_starts, pieces
         )
