@@ -31,6 +31,7 @@ import struct
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter, sub
 from typing import Any
@@ -180,42 +181,66 @@ class PackedTextTokens:
         by_text = sorted(range(len(texts)), key=texts.__getitem__)
         rank = np.empty(len(texts), dtype=np.int32)
         rank[by_text] = np.arange(len(texts), dtype=np.int32)
-        ends = np.frombuffer(self.value_ends, dtype=np.int64)
-        starts = np.concatenate([[0], ends[:-1]])
-        value_of_token = np.repeat(np.arange(ends.size, dtype=np.int32), ends - starts)
-        order = np.argsort(rank[np.frombuffer(self.tokens, dtype=np.uint32)], kind="stable")
-        terms, values = rank[np.frombuffer(self.tokens, dtype=np.uint32)[order]], value_of_token[order]
-        positions = (order - starts[values]).astype("<u4").tobytes()
-        del order
-        # A posting begins where the term or the document changes.
-        first = np.flatnonzero(np.concatenate([[True], (terms[1:] != terms[:-1]) | (values[1:] != values[:-1])]))
-        last = np.append(first[1:], terms.size)
-        posting_values = values[first]
-        documents = np.frombuffer(self.docnums, dtype=np.int64)[posting_values]
-        weights = ((last - first) * self.field_boost) * np.frombuffer(self.boosts, dtype=np.float64)[posting_values]
-        posting_terms = terms[first]
-        term_starts = np.flatnonzero(np.concatenate([[True], posting_terms[1:] != posting_terms[:-1]]))
-        term_ends = np.append(term_starts[1:], first.size)
+        postings = self._postings(rank)
+        term_starts = np.flatnonzero(np.concatenate([[True], postings.terms[1:] != postings.terms[:-1]]))
+        term_ends = np.append(term_starts[1:], postings.terms.size)
         batch_start = 0
         while batch_start < term_starts.size:
             # A batch of terms whose postings become Python lists together.
             batch_end = int(np.searchsorted(term_ends, term_starts[batch_start] + POSTINGS_PER_BATCH, "right"))
             batch_end = max(batch_end, batch_start + 1)
-            low, high = int(term_starts[batch_start]), int(term_ends[batch_end - 1])
-            ids, scores = documents[low:high].tolist(), weights[low:high].tolist()
-            byte_starts, byte_ends = (
-                (first[low:high] * POSITION_BYTES).tolist(),
-                (last[low:high] * POSITION_BYTES).tolist(),
-            )
-            packed = [positions[a:b] for a, b in zip(byte_starts, byte_ends, strict=True)]
+            low = int(term_starts[batch_start])
+            ids, weights, values = postings.lists(low, int(term_ends[batch_end - 1]))
             for term, a, b in zip(
-                posting_terms[term_starts[batch_start:batch_end]].tolist(),
+                postings.terms[term_starts[batch_start:batch_end]].tolist(),
                 (term_starts[batch_start:batch_end] - low).tolist(),
                 (term_ends[batch_start:batch_end] - low).tolist(),
                 strict=True,
             ):
-                yield fieldname, texts[by_text[term]], ids[a:b], scores[a:b], packed[a:b]
+                yield fieldname, texts[by_text[term]], ids[a:b], weights[a:b], values[a:b]
             batch_start = batch_end
+
+    def _postings(self, rank: np.ndarray) -> _PostingArrays:
+        """Every posting, ordered by term rank, then document: a stable sort of the tokens."""
+        ends = np.frombuffer(self.value_ends, dtype=np.int64)
+        starts = np.concatenate([[0], ends[:-1]])
+        value_of_token = np.repeat(np.arange(ends.size, dtype=np.int32), ends - starts)
+        keys = rank[np.frombuffer(self.tokens, dtype=np.uint32)]
+        order = np.argsort(keys, kind="stable")  # documents and positions stay in arrival order
+        terms, values = keys[order], value_of_token[order]
+        positions = (order - starts[values]).astype("<u4").tobytes()
+        # A posting begins where the term or the document changes.
+        first = np.flatnonzero(np.concatenate([[True], (terms[1:] != terms[:-1]) | (values[1:] != values[:-1])]))
+        last = np.append(first[1:], terms.size)
+        posting_values = values[first]
+        boosts = np.frombuffer(self.boosts, dtype=np.float64)[posting_values]
+        return _PostingArrays(
+            terms=terms[first],
+            documents=np.frombuffer(self.docnums, dtype=np.int64)[posting_values],
+            weights=((last - first) * self.field_boost) * boosts,  # Whoosh: (frequency × field boost) × boost
+            first=first,
+            last=last,
+            positions=positions,
+        )
+
+
+@dataclass
+class _PostingArrays:
+    """One field's postings as arrays: term rank, document, weight, and the token range of its positions."""
+
+    terms: np.ndarray
+    documents: np.ndarray
+    weights: np.ndarray
+    first: np.ndarray  # first and last (exclusive) token of each posting in ``positions``
+    last: np.ndarray
+    positions: bytes  # every token's position, packed, in posting order
+
+    def lists(self, low: int, high: int) -> tuple[list[int], list[float], list[bytes]]:
+        """Documents, weights and packed positions of postings ``low`` to ``high`` as lists."""
+        byte_starts = (self.first[low:high] * POSITION_BYTES).tolist()
+        byte_ends = (self.last[low:high] * POSITION_BYTES).tolist()
+        packed = [self.positions[a:b] for a, b in zip(byte_starts, byte_ends, strict=True)]
+        return self.documents[low:high].tolist(), self.weights[low:high].tolist(), packed
 
 
 class _TermNumbers(dict):
