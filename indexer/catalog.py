@@ -19,7 +19,7 @@ from pathlib import Path
 
 from indexer.corpus import ParsedFile
 from indexer.documents import Document
-from indexer.schema import BODY_COLUMN, to_fields
+from indexer.schema import to_fields
 from indexer.sources import file_key
 
 CATALOG_FILE = "catalog.jsonl"
@@ -28,8 +28,7 @@ FINGERPRINTS_FILE = "documents.json"
 
 def fingerprint(doc: Document) -> str:
     """Hash of everything the index holds for ``doc``: equal hashes, equal entries."""
-    fields = to_fields(doc, with_marks=False)
-    fields.pop(BODY_COLUMN, None)  # the body again, as bytes: encoding it twice was half a report's fingerprint
+    fields = to_fields(doc, derived=False)  # the body's column copy, encoded again, was half a report's
     text = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=_json_value)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 

@@ -114,7 +114,7 @@ class _TreeBuilding:
 _HAS_LIBYAML = hasattr(yaml, "CSafeLoader")
 
 
-class _FastLoader(_TreeBuilding, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+class _FastLoader(_TreeBuilding, yaml.CSafeLoader if _HAS_LIBYAML else yaml.SafeLoader):
     """libyaml's safe loader with :class:`_TreeBuilding`."""
 
 

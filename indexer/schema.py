@@ -189,13 +189,14 @@ def epoch_seconds(doc: Document) -> int | None:
     return calendar.timegm(doc.published.timetuple())
 
 
-def to_fields(doc: Document, *, with_marks: bool = True) -> dict[str, Any]:
+def to_fields(doc: Document, *, derived: bool = True) -> dict[str, Any]:
     """The field values Whoosh stores and indexes for one document.
 
     A long body's marks are made while it is tokenised, and its terms are
     handed on as ``_terms_body`` (Whoosh ignores names that start with an
     underscore; a build's writer uses them instead of tokenising it again).
-    ``with_marks=False`` leaves both out (a fingerprint: they follow from the body).
+    ``derived=False`` leaves out what follows from the body (its column copy,
+    marks and terms): what a fingerprint needs.
     """
     values: dict[str, Any] = {
         "id": doc.id,
@@ -203,7 +204,6 @@ def to_fields(doc: Document, *, with_marks: bool = True) -> dict[str, Any]:
         "title": doc.title,
         "excerpt": doc.excerpt,
         "body": doc.body,
-        BODY_COLUMN: doc.body.encode("utf-8") or None,
         "url": doc.url,
         "url_text": doc.url_text,
         "amp_url": doc.amp_url,
@@ -227,10 +227,12 @@ def to_fields(doc: Document, *, with_marks: bool = True) -> dict[str, Any]:
         "country_column": MULTI_SEPARATOR.join(doc.countries).encode("utf-8"),
         "story": doc.story or doc.id,
     }
-    if with_marks and len(doc.body) > MARKED_BODY_CHARS:
-        terms, marks = _MARKING.marked_terms(doc.body)
-        values[BODY_MARKS] = np.array(marks, dtype="<u4").tobytes()
-        values["_terms_body"] = terms
+    if derived:
+        values[BODY_COLUMN] = doc.body.encode("utf-8") or None
+        if len(doc.body) > MARKED_BODY_CHARS:
+            terms, marks = _MARKING.marked_terms(doc.body)
+            values[BODY_MARKS] = np.array(marks, dtype="<u4").tobytes()
+            values["_terms_body"] = terms
     values["date_key"] = UNDATED
     if doc.published is not None:
         values["published"] = doc.published

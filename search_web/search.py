@@ -189,9 +189,8 @@ class Generation:
         """The (start, end) character ranges of a long body that hold its first occurrences of
         ``terms``, from its marks and the terms' positions; None: scan the whole body."""
         marks_of = getattr(self._local, "marks_of", None)
-        if marks_of is None:
-            self.searcher()
-            marks_of = self._local.marks_of = marks_reader(self._local.searcher.reader())
+        if marks_of is None:  # opened on first use: a thread that shows no long report never reads its offsets
+            marks_of = self._local.marks_of = marks_reader(self.searcher().reader())
         marks = marks_of(docnum)
         if marks is None:
             return None

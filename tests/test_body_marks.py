@@ -57,7 +57,7 @@ def test_only_long_bodies_are_marked_and_fingerprints_leave_marks_out():
     assert "body_marks" not in to_fields(short) and "_terms_body" not in to_fields(short)
     fields = to_fields(long)
     assert fields["body_marks"] and fields["_terms_body"] == TOKENIZER.terms(long.body)
-    assert "body_marks" not in to_fields(long, with_marks=False)
+    assert "body_marks" not in to_fields(long, derived=False)
 
 
 @pytest.fixture(scope="module")
