@@ -22,12 +22,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from indexer.catalog import Catalog, catalog_line, fingerprint, load_catalog, load_fingerprints, write_catalog
 from indexer.columns import write_column_cache
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
+from indexer.documents import Document
 from indexer.folders import defaults_for, metadata_problems
 from indexer.limits import LIMITS
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
@@ -147,7 +149,6 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_lines)
             assembly = assemble(sources.parsed)
             documents = assembly.documents
-            fingerprints = {doc.id: fingerprint(doc) for doc in documents}
         if not documents:
             raise NothingIndexed("nothing could be indexed: no source file gave a document")
         _report_problems(sources, assembly.warnings, summary, only_reread=catalog is not None)
@@ -155,11 +156,6 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             Problem(relpath, f"folder metadata not used: {reason}") for _, relpath, reason in metadata_problems(roots)
         ]
         old = catalog.fingerprints if catalog else (load_fingerprints(live) if live and same_schema else {})
-        added = [i for i in fingerprints if i not in old]
-        updated = [i for i, fp in fingerprints.items() if i in old and old[i] != fp]
-        deleted = [i for i in old if i not in fingerprints]
-        summary.documents_added, summary.documents_updated = len(added), len(updated)
-        summary.documents_deleted = len(deleted)
         summary.documents_indexed = len(documents)
         summary.documents_by_kind = dict(Counter(d.kind for d in documents))
         by_root = _documents_by_root(roots, sources.parsed)
@@ -173,7 +169,10 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         }
         nothing_changed = not (summary.files_added or summary.files_changed or summary.files_removed)
         incremental = catalog is not None  # a catalog is only loaded from a live generation
+        # An update needs the fingerprints to choose what to rewrite; a build makes them while it writes.
+        fingerprints = _fingerprints(documents) if incremental else {}
         if incremental and nothing_changed and live_info.get("roots") == build_info["roots"]:
+            _count_changes(summary, old, fingerprints)
             summary.note = "nothing changed since the last build or update; the index was left as it was"
             summary.generation = live.name
             summary.seconds = time.monotonic() - started
@@ -182,17 +181,18 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         try:
             if incremental:
                 copy_generation(live, generation)
-                rewrite = set(added) | set(updated)
-                changed_docs = [d for d in documents if d.id in rewrite]
-                update_generation(generation, [*updated, *deleted], changed_docs, progress)
+                rewrite, remove = _count_changes(summary, old, fingerprints)
+                update_generation(generation, remove, [d for d in documents if d.id in rewrite], progress)
+                _write_derived_files(generation, documents, catalog_lines, fingerprints)
             else:
-                write_generation(generation, documents, progress)
+                fingerprints = write_generation(
+                    generation, documents, progress, partial(_write_derived_files, generation, documents, catalog_lines)
+                )
+                _count_changes(summary, old, fingerprints)
             written = document_count(generation)
             if written != len(documents):
                 raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
             write_column_cache(generation)
-            write_catalog(generation, catalog_lines, fingerprints)
-            (generation / SPELLING_FILE).write_text(json.dumps(spelling_words(documents)), "utf-8")
             finish_generation(generation, build_info)
         except BaseException:
             shutil.rmtree(generation, ignore_errors=True)
@@ -203,6 +203,38 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         summary.swapped = True
         summary.seconds = time.monotonic() - started
         return summary
+
+
+def _fingerprints(documents: list[Document]) -> dict[str, str]:
+    with collector_paused():
+        return {doc.id: fingerprint(doc) for doc in documents}
+
+
+def _count_changes(summary: Summary, old: dict[str, str], fingerprints: dict[str, str]) -> tuple[set[str], list[str]]:
+    """Count added, updated and deleted documents against the ``old`` fingerprints.
+
+    Returns the ids to (re)write and the ids whose old entries go.
+    """
+    added = [i for i in fingerprints if i not in old]
+    updated = [i for i, fp in fingerprints.items() if i in old and old[i] != fp]
+    deleted = [i for i in old if i not in fingerprints]
+    summary.documents_added, summary.documents_updated = len(added), len(updated)
+    summary.documents_deleted = len(deleted)
+    return {*added, *updated}, [*updated, *deleted]
+
+
+def _write_derived_files(
+    generation: Path, documents: list[Document], catalog_lines: Path, fingerprints: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Write the catalog, the fingerprints (made here unless given) and the spelling dictionary; returns the
+    fingerprints. A build runs this while its writer processes work: it was 10 of 113 s at 100,000 documents."""
+    if fingerprints is None:
+        fingerprints = _fingerprints(documents)
+    write_catalog(generation, catalog_lines, fingerprints)
+    with collector_paused():
+        words = spelling_words(documents)
+    (generation / SPELLING_FILE).write_text(json.dumps(words), "utf-8")
+    return fingerprints
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -63,6 +63,7 @@ OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FIL
 
 # progress(stage, done, total): "indexing" per document, "committing" 0/1 then 1/1.
 Progress = Callable[[str, int, int], None]
+Result = TypeVar("Result")
 
 
 class IndexBusy(RuntimeError):
@@ -131,26 +132,39 @@ def new_generation(index_root: Path) -> Path:
     return folder
 
 
-def write_generation(generation: Path, documents: Sequence[Document], progress: Progress | None = None) -> None:
-    """Write ``documents`` into a new Whoosh index in ``generation``.
+def write_generation(
+    generation: Path,
+    documents: Sequence[Document],
+    progress: Progress | None = None,
+    meanwhile: Callable[[], Result] | None = None,
+) -> Result | None:
+    """Write ``documents`` into a new Whoosh index in ``generation``; returns what ``meanwhile`` returns.
 
-    Any error cancels the writer (a failed ``add_document`` leaves it
-    unusable) and propagates; the half-written folder is never swapped in.
+    ``meanwhile`` is the caller's other work on the same documents. It runs
+    in this process while the writer processes work, which otherwise only
+    waits for them (after the writing when there is one writer). Any error
+    cancels the writers (a failed ``add_document`` leaves a writer unusable)
+    and propagates; the half-written folder is never swapped in.
     """
     ix = whoosh_index.create_in(str(generation), build_schema())
     try:
         processes = min(os.cpu_count() or 1, MAX_WRITE_PROCESSES)
         if isinstance(documents, Sequence) and len(documents) >= PARALLEL_WRITE_MIN_DOCUMENTS and processes > 1:
-            _write_in_parts(ix, generation, documents, processes, progress)
-        else:
-            _write(ix, [], documents, progress, fresh=True)
+            return _write_in_parts(ix, generation, documents, processes, progress, meanwhile)
+        _write(ix, [], documents, progress, fresh=True)
+        return meanwhile() if meanwhile else None
     finally:
         ix.close()
 
 
 def _write_in_parts(
-    ix: Any, generation: Path, documents: Sequence[Document], processes: int, progress: Progress | None
-) -> None:
+    ix: Any,
+    generation: Path,
+    documents: Sequence[Document],
+    processes: int,
+    progress: Progress | None,
+    meanwhile: Callable[[], Result] | None,
+) -> Result | None:
     """Write ``documents`` as one segment per process, then list the segments in one index.
 
     Whoosh's analysis and posting writer are pure Python, so a build uses
@@ -174,6 +188,7 @@ def _write_in_parts(
             if pid == 0:  # the child: write one part, never return into the caller's code
                 os._exit(_write_part(part, share, counts, number, parent))
             children[pid] = number
+        result = meanwhile() if meanwhile else None
         _wait_for_parts(children, counts, len(documents), progress)
     except BaseException:
         for pid in children:
@@ -190,6 +205,7 @@ def _write_in_parts(
     _join_parts(ix, generation, processes)
     if progress:
         progress("committing", 1, 1)
+    return result
 
 
 def split_by_work(documents: Sequence[Document], parts: int) -> list[Sequence[Document]]:

@@ -5,15 +5,22 @@ from __future__ import annotations
 import gc
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from indexer.build import NothingIndexed, run_build
-from indexer.schema import stored_documents
-from indexer.writing import current_generation, read_pointer
+from indexer.build import NothingIndexed, _read_one, run_build
+from indexer.catalog import CATALOG_FILE, fingerprint, load_fingerprints
+from indexer.corpus import assemble
+from indexer.schema import SPELLING_FILE, spelling_words, stored_documents
+from indexer.sources import discover
+from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS, current_generation, read_pointer
 from search_web.search import SearchIndex
-from tests.conftest import SEEDS, run_indexer
+from tests.conftest import REPO, SEEDS, run_indexer
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from generate import Generator
 
 GOOD_NEWS = """---
 title: "Good record"
@@ -228,3 +235,16 @@ def test_a_build_gives_the_garbage_collector_back_as_it_found_it(tmp_path):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_parallel_build_writes_the_fingerprints_and_spelling_of_its_documents(tmp_path):
+    """A build makes these while its writer processes work; they must be those of the documents it wrote."""
+    Generator(seed=5, report_share=0.05).write(PARALLEL_WRITE_MIN_DOCUMENTS, tmp_path / "sources")
+    summary = run_build([tmp_path / "sources"], tmp_path / "index")
+    documents = assemble([_read_one((source, None)) for source in discover([tmp_path / "sources"])]).documents
+    assert summary.documents_indexed == len(documents) >= PARALLEL_WRITE_MIN_DOCUMENTS
+    assert summary.documents_added == len(documents) and summary.documents_deleted == 0
+    generation = current_generation(tmp_path / "index")
+    assert load_fingerprints(generation) == {doc.id: fingerprint(doc) for doc in documents}
+    assert json.loads((generation / SPELLING_FILE).read_text("utf-8")) == spelling_words(documents)
+    assert len(list((generation / CATALOG_FILE).open("rb"))) == PARALLEL_WRITE_MIN_DOCUMENTS

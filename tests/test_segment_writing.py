@@ -10,17 +10,27 @@ each; the joined index must hold what one writer writes.
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import pytest
 from whoosh import index as whoosh_index
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE
 
 from indexer.build import _read_one
 from indexer.corpus import assemble
 from indexer.schema import build_schema, to_fields
-from indexer.segment_writing import GroupedSegmentWriter, TermGroupedPool
+from indexer.segment_writing import BLOCK_COMPRESSION_MIN_BYTES, GroupedSegmentWriter, TermGroupedPool
 from indexer.sources import discover
-from indexer.writing import DOCUMENT_WORK_CHARS, _write_in_parts, split_by_work
+from indexer.writing import (
+    DOCUMENT_WORK_CHARS,
+    PARALLEL_WRITE_MIN_DOCUMENTS,
+    PART_PREFIX,
+    _write_in_parts,
+    split_by_work,
+    write_generation,
+)
 from tests.conftest import REPO, SEEDS
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -35,11 +45,17 @@ def documents(tmp_path_factory):
     return assemble(parsed).documents
 
 
-def write(folder, documents, grouped: bool, limitmb: int = 256):
-    """Index ``documents`` into a new index in ``folder`` with one writer; returns that writer's pool."""
+def write(folder, documents, grouped: bool, limitmb: int = 256, compress_from: int = COMPRESSION_MIN_SIZE):
+    """Index ``documents`` into a new index in ``folder`` with one writer; returns that writer's pool.
+
+    ``compress_from``: the grouped writer's block compression threshold (by default Whoosh's own).
+    """
     folder.mkdir(exist_ok=True)
     ix = whoosh_index.create_in(str(folder), build_schema())
-    writer = GroupedSegmentWriter(ix, limitmb=limitmb) if grouped else ix.writer(limitmb=limitmb)
+    if grouped:
+        writer = GroupedSegmentWriter(ix, limitmb=limitmb, compress_from=compress_from)
+    else:
+        writer = ix.writer(limitmb=limitmb)
     pool = writer.pool
     for doc in documents:
         writer.add_document(**to_fields(doc))
@@ -113,19 +129,31 @@ def test_parts_are_contiguous_complete_and_of_about_equal_work(documents, parts)
     assert max(counts) - min(counts) > 1, "generated reports make equal work differ from equal counts"
 
 
-def index_contents(folder) -> tuple[list[dict], dict[tuple[str, bytes], list[tuple[int, float]]]]:
-    """Stored fields in document order, and every term's postings (document, weight)."""
+def index_contents(folder) -> tuple[list[dict], dict[tuple[str, bytes], list[tuple[int, float, bytes]]]]:
+    """Stored fields in document order, and every term's postings (document, weight, value)."""
     ix = whoosh_index.open_dir(str(folder))
     try:
         with ix.reader() as reader:
             stored = [dict(fields) for _, fields in reader.iter_docs()]
             postings = {}
             for fieldname, text in reader.all_terms():
-                matcher = reader.postings(fieldname, text)
-                postings[(fieldname, text)] = [(docnum, weight) for docnum, weight in matcher.items_as("weight")]
+                matcher, found = reader.postings(fieldname, text), []
+                while matcher.is_active():
+                    found.append((matcher.id(), matcher.weight(), matcher.value()))
+                    matcher.next()
+                postings[(fieldname, text)] = found
         return stored, postings
     finally:
         ix.close()
+
+
+def test_small_blocks_are_written_uncompressed_and_read_back_the_same(tmp_path, documents):
+    assert BLOCK_COMPRESSION_MIN_BYTES > COMPRESSION_MIN_SIZE
+    write(tmp_path / "whoosh", documents, grouped=False)
+    write(tmp_path / "grouped", documents, grouped=True, compress_from=BLOCK_COMPRESSION_MIN_BYTES)
+    assert index_contents(tmp_path / "grouped") == index_contents(tmp_path / "whoosh")
+    whooshs = len(segment_files(tmp_path / "whoosh")["SEGMENT.pst"])
+    assert whooshs < len(segment_files(tmp_path / "grouped")["SEGMENT.pst"]) < 1.25 * whooshs
 
 
 def test_a_build_in_parallel_parts_holds_what_one_writer_writes(tmp_path, documents):
@@ -133,8 +161,51 @@ def test_a_build_in_parallel_parts_holds_what_one_writer_writes(tmp_path, docume
     (tmp_path / "parts").mkdir()
     ix = whoosh_index.create_in(str(tmp_path / "parts"), build_schema())
     try:
-        _write_in_parts(ix, tmp_path / "parts", documents, 2, None)
+        _write_in_parts(ix, tmp_path / "parts", documents, 2, None, None)
     finally:
         ix.close()
     assert len(whoosh_index.open_dir(str(tmp_path / "parts"))._segments()) == 2
     assert index_contents(tmp_path / "parts") == index_contents(tmp_path / "one")
+
+
+def test_the_callers_other_work_runs_while_the_writers_work_and_its_result_comes_back(tmp_path, documents):
+    many = (documents * (PARALLEL_WRITE_MIN_DOCUMENTS // len(documents) + 1))[:PARALLEL_WRITE_MIN_DOCUMENTS]
+    before = child_processes()
+    generation = tmp_path / "parallel"
+    generation.mkdir()
+    assert write_generation(generation, many, None, lambda: len(child_processes() - before)) == 2  # writers not reaped
+    assert child_processes() <= before
+    assert not list(generation.glob(f"{PART_PREFIX}*"))
+    assert len(whoosh_index.open_dir(str(generation))._segments()) == 2
+    # One writer: the other work comes after the writing.
+    (tmp_path / "serial").mkdir()
+    assert write_generation(tmp_path / "serial", documents[:5], None, lambda: "done") == "done"
+    assert whoosh_index.open_dir(str(tmp_path / "serial")).doc_count() == 5
+
+
+def child_processes() -> set[int]:
+    """Processes whose parent is this one (zombies included: an unreaped child is a leak too)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            children.add(int(stat.parent.name))
+    return children
+
+
+def test_a_failure_of_the_other_work_stops_the_writers_and_propagates(tmp_path, documents):
+    many = (documents * (PARALLEL_WRITE_MIN_DOCUMENTS // len(documents) + 1))[:PARALLEL_WRITE_MIN_DOCUMENTS]
+    before = child_processes()
+    seen_writers = []
+
+    def fails():
+        seen_writers.extend(child_processes() - before)
+        raise RuntimeError("the other work failed")
+
+    with pytest.raises(RuntimeError, match="the other work failed"):
+        write_generation(tmp_path, many, None, fails)
+    assert len(seen_writers) == 2
+    assert child_processes() <= before
