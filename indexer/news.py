@@ -291,7 +291,8 @@ def _pick_url(data: dict[str, Any], provider_domain: str) -> tuple[str, str]:
     own domain wins; otherwise the most trusted key does.
     """
     candidates = [_plain(data.get(key)) for key in URL_KEYS]
-    web = [canonical_url(c) for c in candidates if c and is_web_url(c)]
+    # Keys usually repeat one URL: each distinct text is canonicalised once.
+    web = [canonical_url(c) for c in dict.fromkeys(candidates) if c and is_web_url(c)]
     if web:
         if provider_domain:
             for url in web:
