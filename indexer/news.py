@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from indexer.block_yaml import parse_block_yaml
 from indexer.documents import Document, canonical_url, is_web_url, stable_id, to_naive_utc, url_domain
 from indexer.limits import LIMITS
 from indexer.sources import SkipFile
@@ -137,13 +138,22 @@ def _needs_careful_loading(raw: str) -> bool:
 
 
 def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Parse the front matter with :class:`FrontMatterLoader`; errors name the line."""
+    """Parse the front matter; errors name the line.
+
+    Plain block front matter (nearly every record) is read line by line by
+    :func:`indexer.block_yaml.parse_block_yaml`; the rest by PyYAML: with
+    :class:`FrontMatterLoader` when it could hold what that refuses, else with
+    libyaml (:class:`_FastLoader`). All three give the same values.
+    """
     raw, body, first_line = split_front_matter(text)
     if len(raw) > LIMITS.max_front_matter_chars:
         raise SkipFile(
             f"front matter is {len(raw):,} characters, over the {LIMITS.max_front_matter_chars:,} limit",
             line=first_line,
         )
+    data = parse_block_yaml(raw)  # refuses what the careful loader refuses: aliases, tags, deep nesting
+    if data is not None:
+        return data, body
     loader = FrontMatterLoader(raw) if _needs_careful_loading(raw) else _FastLoader(raw)
     try:
         data = loader.get_single_data()
