@@ -70,6 +70,11 @@ def test_a_small_project_only_run_writes_the_results_contract(tmp_path):
     plain = sorted(queries[name][0] for name in ("frequent term", "rare term"))
     ranged = [queries[name] for name in ("frequent term + date range", "rare term + date range")]
     assert sorted(text for text, _, _ in ranged) == plain and all(dates for _, dates, _ in ranged)
+    # each the median of its queries' p50s (rounded apart, so within 0.01 ms)
+    per_query = report["query_p50_ms"]["project"]
+    term = (per_query["frequent term"] + per_query["rare term"]) / 2
+    date = (per_query["frequent term + date range"] + per_query["rare term + date range"]) / 2
+    assert abs(project["term_p50_ms"] - term) <= 0.01 and abs(project["date_p50_ms"] - date) <= 0.01
     assert "project" in run.stdout and "http_p95_ms" in run.stdout  # the printed table
 
 
