@@ -353,11 +353,11 @@ def write_term_postings(
 
     The bytes are those of ``W3FieldWriter.start_term``/``finish_term`` with
     ``W3PostingsWriter`` filling blocks posting by posting: the same pickled
-    and compressed blocks (when ``compress_from`` is Whoosh's 80 bytes), term infos and hash-table
-    entries. Whoosh's
-    objects cost some forty microseconds of Python calls per term, and a
-    segment has a term for every few postings (rare words, one id per
-    document), so here a term is one pass of plain code into a buffer.
+    blocks (compressed from ``compress_from`` bytes; Whoosh's is 80), term
+    infos and hash-table entries. Whoosh's objects cost some forty
+    microseconds of Python calls per term, and a segment has a term for every
+    few postings (rare words, one id per document), so here a term is one pass
+    of plain code into a buffer.
     """
     for name, field_terms in groupby(terms, key=itemgetter(0)):
         fieldwriter.start_field(name, schema[name])
