@@ -349,7 +349,27 @@ def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[tuple[Par
         yield from map(_read_and_record, tasks)
         return
     with multiprocessing.get_context("fork").Pool(processes, initializer=gc.enable) as pool:
-        yield from pool.imap(_read_and_record, tasks, chunksize=32)
+        yield from pool.imap(_read_and_record, _prefetched(tasks), chunksize=32)
+
+
+def _prefetched(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[tuple[SourceFile, str | None]]:
+    """``tasks``, asking the kernel to start reading each file as it is handed on.
+
+    The pool's feeder runs some hundreds of files ahead of the workers (as far
+    as the task pipe holds), so the files are in memory by the time a worker
+    opens them. Files out of the page cache left the parse workers waiting:
+    reading 100,000 such files took 51-69 s against 35 s cached, and 36-37 s
+    with this (cached, the same 34 s).
+    """
+    for task in tasks:
+        # A vanished file is reported when it is read; some systems have no posix_fadvise.
+        with contextlib.suppress(OSError, AttributeError):
+            descriptor = os.open(task[0].path, os.O_RDONLY)
+            try:
+                os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
+            finally:
+                os.close(descriptor)
+        yield task
 
 
 def _report_problems(sources: _Sources, assembly_warnings: list[Problem], summary: Summary, only_reread: bool) -> None:

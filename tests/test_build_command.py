@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import NothingIndexed, _read_one, run_build
+from indexer.build import NothingIndexed, _prefetched, _read_and_record, _read_one, run_build
 from indexer.catalog import CATALOG_FILE, fingerprint, load_fingerprints
 from indexer.corpus import assemble
 from indexer.schema import SPELLING_FILE, spelling_words, stored_documents
@@ -248,3 +248,16 @@ def test_a_parallel_build_writes_the_fingerprints_and_spelling_of_its_documents(
     assert load_fingerprints(generation) == {doc.id: fingerprint(doc) for doc in documents}
     assert json.loads((generation / SPELLING_FILE).read_text("utf-8")) == spelling_words(documents)
     assert len(list((generation / CATALOG_FILE).open("rb"))) == PARALLEL_WRITE_MIN_DOCUMENTS
+
+
+def test_files_are_handed_to_the_parse_workers_in_order_after_a_read_ahead_request(tmp_path):
+    """The prefetch is advice to the kernel: every task passes unchanged, a vanished file included."""
+    Generator(seed=6, report_share=0.1).write(40, tmp_path / "sources")
+    (tmp_path / "sources" / "vanished.md").write_text(GOOD_NEWS, "utf-8")
+    tasks = [(source, None) for source in discover([tmp_path / "sources"])]
+    (tmp_path / "sources" / "vanished.md").unlink()
+    assert list(_prefetched(tasks)) == tasks
+    parsed = [item for item, _ in map(_read_and_record, _prefetched(tasks))]
+    vanished = [item for item in parsed if item.relpath == "vanished.md"]
+    assert len(vanished) == 1 and "cannot read file" in vanished[0].skipped
+    assert sum(len(item.documents) for item in parsed) >= 40
