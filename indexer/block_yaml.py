@@ -28,8 +28,8 @@ import yaml
 # less the other line breaks (NEL, LS, PS) and the byte order mark.
 _OTHER_CHARACTERS = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
 # One line: indentation, an optional "- " (a list item), an optional plain-word key, and the rest.
-_LINE = re.compile(r"( *)(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_]*):(?: +|$))?(.*)")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a plain word
+_LINE = re.compile(rf"( *)(-(?: +|$))?(?:({_KEY.pattern}):(?: +|$))?(.*)")
 _CLOSING = {"[": "]", "{": "}"}  # one-line flow collections
 # A plain scalar may start with "-" when a character other than a space follows ("-1", "-x").
 _DASHED_PLAIN = re.compile(r"-[^ ]")
@@ -201,7 +201,7 @@ def _flow_entry(item: str) -> tuple[Any, Any]:
     key, separator, value = item.partition(": ")
     if not separator or not _KEY.fullmatch(key) or not value.strip(" "):
         raise _NotInSubset
-    return _scalar(key, is_key=True), _scalar(value.strip(" "))
+    return _key(key), _scalar(value.strip(" "))
 
 
 def _escaped(text: str) -> str:
