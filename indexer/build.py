@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.catalog import Catalog, catalog_line, fingerprint, load_catalog, load_fingerprints, write_catalog
-from indexer.columns import write_column_cache
+from indexer.columns import document_column_data, write_column_cache
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
 from indexer.documents import Document
 from indexer.folders import defaults_for, metadata_problems
@@ -185,14 +185,14 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
                 update_generation(generation, remove, [d for d in documents if d.id in rewrite], progress)
                 _write_derived_files(generation, documents, catalog_lines, fingerprints)
             else:
-                fingerprints = write_generation(
-                    generation, documents, progress, partial(_write_derived_files, generation, documents, catalog_lines)
-                )
+                derived = partial(_write_derived_files, generation, documents, catalog_lines, fresh_index=True)
+                fingerprints = write_generation(generation, documents, progress, derived)
                 _count_changes(summary, old, fingerprints)
             written = document_count(generation)
             if written != len(documents):
                 raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
-            write_column_cache(generation)
+            if incremental:
+                write_column_cache(generation)  # document numbers are the index's own: read them back
             finish_generation(generation, build_info)
         except BaseException:
             shutil.rmtree(generation, ignore_errors=True)
@@ -224,16 +224,28 @@ def _count_changes(summary: Summary, old: dict[str, str], fingerprints: dict[str
 
 
 def _write_derived_files(
-    generation: Path, documents: list[Document], catalog_lines: Path, fingerprints: dict[str, str] | None = None
+    generation: Path,
+    documents: list[Document],
+    catalog_lines: Path,
+    fingerprints: dict[str, str] | None = None,
+    *,
+    fresh_index: bool = False,
 ) -> dict[str, str]:
     """Write the catalog, the fingerprints (made here unless given) and the spelling dictionary; returns the
-    fingerprints. A build runs this while its writer processes work: it was 10 of 113 s at 100,000 documents."""
+    fingerprints. A build runs this while its writer processes work: it was 10 of 113 s at 100,000 documents.
+
+    ``fresh_index``: ``documents`` are written as a new index, in this order, so
+    its column cache is made from them too.
+    """
     if fingerprints is None:
         fingerprints = _fingerprints(documents)
     write_catalog(generation, catalog_lines, fingerprints)
     with collector_paused():
         words = spelling_words(documents)
+        columns = document_column_data(documents) if fresh_index else None
     (generation / SPELLING_FILE).write_text(json.dumps(words), "utf-8")
+    if columns is not None:
+        write_column_cache(generation, columns)
     return fingerprints
 
 
