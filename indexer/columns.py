@@ -59,14 +59,8 @@ def read_column_data(reader: Any) -> ColumnData:
     date = np.fromiter(column_values(reader, "date_key", translate=True, missing=UNDATED), dtype=np.int64, count=size)
     pair_docs, pair_codes = {}, {}
     for facet, column in MULTI_VALUED.items():
-        docs, names = [], []
-        for docnum, raw in enumerate(column_values(reader, column)):
-            if raw:
-                for name in raw.decode("utf-8").split(MULTI_SEPARATOR):
-                    docs.append(docnum)
-                    names.append(name)
-        values[facet], pair_codes[facet] = encode_values(names)
-        pair_docs[facet] = np.asarray(docs, dtype=np.int64)
+        joined = (raw.decode("utf-8") if raw else "" for raw in column_values(reader, column))
+        values[facet], pair_codes[facet], pair_docs[facet] = _pairs(joined)
     return ColumnData(size, live, date, codes, values, pair_docs, pair_codes)
 
 
@@ -91,17 +85,24 @@ def document_column_data(documents: Sequence[Document]) -> ColumnData:
     date = np.fromiter(dates, dtype=np.int64, count=len(documents))
     pair_docs, pair_codes = {}, {}
     for facet, names_of in (("topic", attrgetter("topics")), ("country", attrgetter("countries"))):
-        docs, names = [], []
-        for docnum, doc in enumerate(documents):
-            joined = MULTI_SEPARATOR.join(names_of(doc))
-            if joined:  # an empty join is not written (to_fields), so it reads back as no value
-                split = joined.split(MULTI_SEPARATOR)
-                docs += [docnum] * len(split)
-                names += split
-        values[facet], pair_codes[facet] = encode_values(names)
-        pair_docs[facet] = np.asarray(docs, dtype=np.int64)
+        joined = (MULTI_SEPARATOR.join(names_of(d)) for d in documents)  # what to_fields puts in the column
+        values[facet], pair_codes[facet], pair_docs[facet] = _pairs(joined)
     live = np.ones(len(documents), dtype=bool)
     return ColumnData(len(documents), live, date, codes, values, pair_docs, pair_codes)
+
+
+def _pairs(joined: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The values, value codes and documents of a multi-valued column's (document, value) pairs,
+    from each document's values joined by MULTI_SEPARATOR ("": none, as an empty column value)."""
+    docs: list[int] = []
+    names: list[str] = []
+    for docnum, text in enumerate(joined):
+        if text:
+            split = text.split(MULTI_SEPARATOR)
+            docs += [docnum] * len(split)
+            names += split
+    values, codes = encode_values(names)
+    return values, codes, np.asarray(docs, dtype=np.int64)
 
 
 def column_values(reader: Any, name: str, translate: bool = False, missing: Any = None) -> Iterator[Any]:
