@@ -880,21 +880,23 @@ def _best_window(
     Distinct terms in the window count most, repetitions a little (log-damped).
     """
     hits = _term_hits(text, terms, pieces)[:MAX_SNIPPET_HITS]
-    best_score, best_start = 0.0, 0
-    end = 0
-    counts: dict[str, int] = {}
-    for first, (start, _) in enumerate(hits):
-        while end < len(hits) and hits[end][0] < start + limit - 20:
-            counts[hits[end][1]] = counts.get(hits[end][1], 0) + 1
-            end += 1
-        score = len(counts) * 10 + math.log1p(end - first)
-        if score > best_score:
-            best_score, best_start = score, start
-        term = hits[first][1]
-        counts[term] -= 1
-        if not counts[term]:
-            del counts[term]
-    return best_score, _sentence_start(text, best_start)
+    if not hits:
+        return 0.0, _sentence_start(text, 0)
+    # Each window starts at a hit and holds the hits before its start + limit - 20. Its score
+    # orders windows as (distinct terms, hits) do, since log1p of at most MAX_SNIPPET_HITS
+    # hits is below 10: the best is the first with the most of both, found with arrays (a
+    # loop over the hits was a third of a long report's hit on a results page).
+    starts = np.fromiter((start for start, _ in hits), dtype=np.int64, count=len(hits))
+    ends = np.searchsorted(starts, starts + (limit - 20), "left")
+    numbers: dict[str, int] = {}
+    codes = np.fromiter((numbers.setdefault(term, len(numbers)) for _, term in hits), dtype=np.int64)
+    seen = np.zeros((len(hits) + 1, len(numbers)), dtype=np.int64)
+    np.cumsum(codes[:, None] == np.arange(len(numbers)), axis=0, out=seen[1:])
+    first = np.arange(len(hits))
+    distinct = np.count_nonzero(seen[ends] > seen[first], axis=1)
+    best = int(np.argmax(distinct * (MAX_SNIPPET_HITS + 1) + (ends - first)))
+    best_score = int(distinct[best]) * 10 + math.log1p(int(ends[best]) - best)
+    return best_score, _sentence_start(text, hits[best][0])
 
 
 def _sentence_start(text: str, position: int) -> int:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
 
-from search_web.search import MAX_SNIPPET_HITS, _term_hits, _term_hits_by_regex
+from search_web.search import MAX_SNIPPET_HITS, _best_window, _sentence_start, _term_hits, _term_hits_by_regex
 
 WORDS = ["china", "chinatown", "machine", "taiwan", "drone", "drones", "export", "controls", "the", "of", "chin"]
 TERMS = [{"china"}, {"china", "taiwan", "drone"}, {"export", "control"}, {"drone", "chin"}]
@@ -28,3 +29,45 @@ def test_the_first_occurrences_of_all_terms_are_those_a_word_scan_finds(seed):
     for terms in TERMS:
         expected = _term_hits_by_regex(text, terms)[:MAX_SNIPPET_HITS]
         assert _term_hits(text, terms) == expected
+
+
+def best_window_hit_by_hit(text: str, terms: set[str], limit: int) -> tuple[float, int]:
+    """The window choice as first written: slide over the hits, keep the first best score."""
+    hits = _term_hits(text, terms)[:MAX_SNIPPET_HITS]
+    best_score, best_start = 0.0, 0
+    end = 0
+    counts: dict[str, int] = {}
+    for first, (start, _) in enumerate(hits):
+        while end < len(hits) and hits[end][0] < start + limit - 20:
+            counts[hits[end][1]] = counts.get(hits[end][1], 0) + 1
+            end += 1
+        score = len(counts) * 10 + math.log1p(end - first)
+        if score > best_score:
+            best_score, best_start = score, start
+        counts[hits[first][1]] -= 1
+        if not counts[hits[first][1]]:
+            del counts[hits[first][1]]
+    return best_score, _sentence_start(text, best_start)
+
+
+def short_text(seed: int) -> str:
+    rnd = random.Random(seed)
+    words = [rnd.choice(WORDS) for _ in range(rnd.randint(0, 400))]
+    return " ".join(w + (". " if rnd.random() < 0.1 else "") for w in words)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_best_window_is_the_one_sliding_hit_by_hit_finds(seed):
+    text = long_text(seed) if seed % 3 == 0 else short_text(seed)
+    limit = random.Random(seed).choice([21, 40, 120, 240, 600, 5000])
+    for terms in [*TERMS, {"absent"}]:
+        assert _best_window(text, terms, limit) == best_window_hit_by_hit(text, terms, limit)
+
+
+def test_more_distinct_terms_beat_any_number_of_repetitions():
+    filler = "the of " * 200
+    text = "china " * 150 + filler + "Drones over Taiwan worry China. " + filler
+    terms = {"china", "taiwan", "drone"}
+    score, start = _best_window(text, terms, 240)
+    assert (score, start) == best_window_hit_by_hit(text, terms, 240)
+    assert text[start:].startswith("Drones over Taiwan") and score == 30 + math.log1p(3)
