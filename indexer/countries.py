@@ -79,16 +79,23 @@ def _gazetteer() -> _Gazetteer:
     language_context = re.compile(r"\b(?:" + "|".join(map(re.escape, data["language_cues"])) + r")\b", re.I)
     for phrase in data["blocked"]:
         codes[phrase] = _BLOCKED
-    pattern = re.compile(rf"(?<![\w.$])(?:{_alternation(codes)})(?!\w)(?!\.\w)")
+    # Not after a letter, digit, dot or dollar: checked just after a phrase's first letter (see _alternation).
+    phrases = _alternation(codes, after_first=r"(?<![\w.$].)")
+    pattern = re.compile(rf"(?:{phrases})(?!\w)(?!\.\w)")
     return _Gazetteer(pattern, codes, kinds, cues, language_context)
 
 
-def _alternation(phrases: Iterable[str]) -> str:
-    """One regex alternative per phrase, grouped by first letter, longest first within each group.
+def _alternation(phrases: Iterable[str], after_first: str = "") -> str:
+    """One regex alternative per phrase, grouped by first letter, longest first within each group;
+    ``after_first`` (an assertion) follows each first letter.
 
     Python's regex engine tries alternatives one by one; grouping by the first
     letter lets every position that starts no phrase fail after one test
     instead of hundreds (the longest corpus report: 75 ms before, 8 ms after).
+    And a pattern that starts with a choice of letters, not with an assertion,
+    lets the engine skip in C to the next position holding one of them: a
+    lookbehind put first had it try every character (long reports' bodies: 30
+    ns per character before, 6 after).
     """
     groups: dict[str, list[str]] = defaultdict(list)
     for phrase in phrases:
@@ -96,7 +103,7 @@ def _alternation(phrases: Iterable[str]) -> str:
     parts = []
     for first, rests in sorted(groups.items()):
         rests.sort(key=lambda rest: (-len(rest), rest))
-        parts.append(re.escape(first) + "(?:" + "|".join(re.escape(rest) for rest in rests) + ")")
+        parts.append(re.escape(first) + after_first + "(?:" + "|".join(re.escape(rest) for rest in rests) + ")")
     return "|".join(parts)
 
 

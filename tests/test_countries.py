@@ -111,3 +111,34 @@ def test_languages_are_not_countries():
     assert find_countries("Copilot speaks English, Dutch, French, German and Japanese") == []
     assert find_countries("Subtitles in Korean") == []
     assert find_countries("Dutch regulators fined the firm") == ["NL"]
+
+
+EDGE_TEXTS = [
+    "China",
+    "xChina and 1China and _China and .China and $China, (China) and US$5 and U.S. and .U.S.",
+    "China.com, China.\nChina's; Chinas China_ CHINA china",
+    "Åland and Éire? aÅland",
+]
+
+
+def test_the_country_scan_finds_what_a_lookbehind_first_pattern_finds():
+    """The gazetteer's pattern checks "not after a letter, digit, dot or dollar" after a phrase's
+    first letter, so that the engine can skip to candidate letters; it must match exactly where
+    the plain pattern, with that check first, matches."""
+    import re
+
+    from indexer.corpus import parse_file
+    from indexer.countries import _alternation, _gazetteer
+    from indexer.sources import discover
+
+    gazetteer = _gazetteer()
+    plain = re.compile(rf"(?<![\w.$])(?:{_alternation(gazetteer.codes)})(?!\w)(?!\.\w)")
+    texts = list(EDGE_TEXTS)
+    for parsed in map(parse_file, discover([require_corpus()])):
+        texts += [part for doc in parsed.documents for part in (doc.title, doc.excerpt, doc.body)]
+    checked = 0
+    for text in texts:
+        expected = [m.span() for m in plain.finditer(text)]
+        assert [m.span() for m in gazetteer.pattern.finditer(text)] == expected, text[:80]
+        checked += len(expected)
+    assert checked > 1000
