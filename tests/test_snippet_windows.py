@@ -7,7 +7,14 @@ import random
 
 import pytest
 
-from search_web.search import MAX_SNIPPET_HITS, _best_window, _sentence_start, _term_hits, _term_hits_by_regex
+from search_web.search import (
+    MAX_SNIPPET_HITS,
+    WINDOW_LOOP_MAX_HITS,
+    _best_window,
+    _sentence_start,
+    _term_hits,
+    _term_hits_by_regex,
+)
 
 WORDS = ["china", "chinatown", "machine", "taiwan", "drone", "drones", "export", "controls", "the", "of", "chin"]
 TERMS = [{"china"}, {"china", "taiwan", "drone"}, {"export", "control"}, {"drone", "chin"}]
@@ -56,12 +63,22 @@ def short_text(seed: int) -> str:
     return " ".join(w + (". " if rnd.random() < 0.1 else "") for w in words)
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_the_best_window_is_the_one_sliding_hit_by_hit_finds(seed):
+def window_cases(seed: int) -> list[tuple[str, set[str], int]]:
     text = long_text(seed) if seed % 3 == 0 else short_text(seed)
     limit = random.Random(seed).choice([21, 40, 120, 240, 600, 5000])
-    for terms in [*TERMS, {"absent"}]:
+    return [(text, terms, limit) for terms in [*TERMS, {"absent"}]]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_the_best_window_is_the_one_sliding_hit_by_hit_finds(seed):
+    for text, terms, limit in window_cases(seed):
         assert _best_window(text, terms, limit) == best_window_hit_by_hit(text, terms, limit)
+
+
+def test_the_cases_cover_both_ways_of_choosing_a_window():
+    """Few occurrences are slid over in Python, many are counted with arrays: both are compared."""
+    counts = [len(_term_hits(*case[:2])) for seed in range(60) for case in window_cases(seed)]
+    assert any(0 < n <= WINDOW_LOOP_MAX_HITS for n in counts) and any(n > WINDOW_LOOP_MAX_HITS for n in counts)
 
 
 def test_more_distinct_terms_beat_any_number_of_repetitions():
