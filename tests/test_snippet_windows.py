@@ -11,7 +11,7 @@ from search_web.search import (
     MAX_SNIPPET_HITS,
     WINDOW_LOOP_MAX_HITS,
     _best_window,
-    _sentence_start,
+    _best_window_of_few,
     _term_hits,
     _term_hits_by_regex,
 )
@@ -39,22 +39,8 @@ def test_the_first_occurrences_of_all_terms_are_those_a_word_scan_finds(seed):
 
 
 def best_window_hit_by_hit(text: str, terms: set[str], limit: int) -> tuple[float, int]:
-    """The window choice as first written: slide over the hits, keep the first best score."""
-    hits = _term_hits(text, terms)[:MAX_SNIPPET_HITS]
-    best_score, best_start = 0.0, 0
-    end = 0
-    counts: dict[str, int] = {}
-    for first, (start, _) in enumerate(hits):
-        while end < len(hits) and hits[end][0] < start + limit - 20:
-            counts[hits[end][1]] = counts.get(hits[end][1], 0) + 1
-            end += 1
-        score = len(counts) * 10 + math.log1p(end - first)
-        if score > best_score:
-            best_score, best_start = score, start
-        counts[hits[first][1]] -= 1
-        if not counts[hits[first][1]]:
-            del counts[hits[first][1]]
-    return best_score, _sentence_start(text, best_start)
+    """The window choice by sliding over all of a text's first occurrences one by one."""
+    return _best_window_of_few(text, _term_hits(text, terms)[:MAX_SNIPPET_HITS], limit)
 
 
 def short_text(seed: int) -> str:
