@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from indexer.documents import Document
-from indexer.schema import MULTI_SEPARATOR, UNDATED, epoch_seconds, leaf_columns
+from indexer.schema import MULTI_SEPARATOR, UNDATED, date_key_of, leaf_columns, story_of, year_of
 
 ARRAYS_FILE = "columns.npz"
 VALUES_FILE = "columns.json"
@@ -76,13 +76,12 @@ def document_column_data(documents: Sequence[Document]) -> ColumnData:
     single = {
         "provider": [d.provider for d in documents],
         "kind": [d.kind for d in documents],
-        "year": [f"{d.published.year:04d}" if d.published is not None else "" for d in documents],
-        "story": [d.story or d.id for d in documents],
+        "year": [year_of(d) for d in documents],
+        "story": [story_of(d) for d in documents],
     }
     for facet, strings in single.items():
         values[facet], codes[facet] = encode_values(strings)
-    dates = (UNDATED if d.published is None else epoch_seconds(d) for d in documents)
-    date = np.fromiter(dates, dtype=np.int64, count=len(documents))
+    date = np.fromiter(map(date_key_of, documents), dtype=np.int64, count=len(documents))
     pair_docs, pair_codes = {}, {}
     for facet, names_of in (("topic", attrgetter("topics")), ("country", attrgetter("countries"))):
         joined = (MULTI_SEPARATOR.join(names_of(d)) for d in documents)  # what to_fields puts in the column

@@ -182,11 +182,21 @@ def spelling_words(documents: Iterable[Document]) -> dict[str, int]:
     return dict(counts)
 
 
-def epoch_seconds(doc: Document) -> int | None:
-    """Publication time as seconds since 1970 (UTC), or None when undated."""
+def date_key_of(doc: Document) -> int:
+    """The ``date_key`` column value: publication time as seconds since 1970 (UTC), UNDATED when undated."""
     if doc.published is None:
-        return None
+        return UNDATED
     return calendar.timegm(doc.published.timetuple())
+
+
+def year_of(doc: Document) -> str:
+    """The ``year`` facet value ("2024"); "" for an undated document."""
+    return "" if doc.published is None else f"{doc.published.year:04d}"
+
+
+def story_of(doc: Document) -> str:
+    """The ``story`` column value: its story's id, or its own id when it is in no story."""
+    return doc.story or doc.id
 
 
 def to_fields(doc: Document, *, derived: bool = True) -> dict[str, Any]:
@@ -225,7 +235,9 @@ def to_fields(doc: Document, *, derived: bool = True) -> dict[str, Any]:
         "countries": list(doc.countries),
         "country": ",".join(doc.countries),
         "country_column": MULTI_SEPARATOR.join(doc.countries).encode("utf-8"),
-        "story": doc.story or doc.id,
+        "story": story_of(doc),
+        "date_key": date_key_of(doc),
+        "year": year_of(doc),
     }
     if derived:
         values[BODY_COLUMN] = doc.body.encode("utf-8") or None
@@ -233,9 +245,6 @@ def to_fields(doc: Document, *, derived: bool = True) -> dict[str, Any]:
             terms, marks = _MARKING.marked_terms(doc.body)
             values[BODY_MARKS] = np.array(marks, dtype="<u4").tobytes()
             values["_terms_body"] = terms
-    values["date_key"] = UNDATED
     if doc.published is not None:
         values["published"] = doc.published
-        values["date_key"] = epoch_seconds(doc)
-        values["year"] = f"{doc.published.year:04d}"
     return {k: v for k, v in values.items() if v not in ("", None) or k in ("title",)}
