@@ -14,12 +14,15 @@ arrays of term numbers, turned into postings at the commit with numpy
 (:class:`PackedTextTokens`); only the distinct terms are sorted; the field
 lengths are read once per field; and
 each field's terms are written in one pass into buffers, block by block of
-up to ``blocklimit`` postings, in whoosh3's format: the same pickled blocks,
-term infos and hash-table rows as its field writer's. Only blocks of at least
-:data:`BLOCK_COMPRESSION_MIN_BYTES` are compressed; with Whoosh's threshold
-the bytes written are Whoosh's (``tests/test_segment_writing.py`` compares
-every file of a segment with the stock writer's). This uses whoosh3's writer
-internals and format, which is one reason whoosh3 is pinned exactly.
+up to ``blocklimit`` postings, in whoosh3's format: the same block headers,
+term infos and hash-table rows as its field writer's. Two things differ, both
+read by every Whoosh reader (:class:`BlockFormat`): a block's postings are
+pickled with protocol 5 and only blocks of at least
+:data:`BLOCK_COMPRESSION_MIN_BYTES` are compressed. With Whoosh's protocol and
+threshold (:data:`WHOOSHS_BLOCKS`) the bytes written are Whoosh's
+(``tests/test_segment_writing.py`` compares every file of a segment with the
+stock writer's). This uses whoosh3's writer internals and format, which is one
+reason whoosh3 is pinned exactly.
 
 Only fresh segments are written this way: an update merges old segments,
 whose postings would not arrive in document order, and keeps Whoosh's writer.
@@ -50,10 +53,34 @@ from indexer.analysis import POSITION_BYTES, EnglishTokenizer, PackedPositions
 # used to decide when a run goes to disk; measured about 190 on generated documents.
 POSTING_BYTES = 200
 # A block of postings is compressed from this many pickled bytes (Whoosh's writer: 80). A zlib
-# call costs some 20 microseconds whatever the size and saves little on a small block: on
-# 23,174 documents, 512 made the commit 17 % faster (8.7 -> 7.2 s) and the index 3 % bigger.
+# call costs some 20 microseconds whatever the size and saves little on a small block. Writing the
+# terms of 23,174 generated documents (protocol 5) took 4.4 CPU-s from 80 bytes, 3.6 from 512 and
+# 3.3 from 1024, for postings of 26.2, 28.6 and 30.6 MB (Whoosh's own writer: 7.5 s and 47 MB).
 # Each block says whether it is compressed, so Whoosh reads both.
 BLOCK_COMPRESSION_MIN_BYTES = 512
+# The pickle protocol of a block's postings. Whoosh's writer uses 2, which has no opcode for bytes:
+# each posting's packed positions went through ``_codecs.encode(str, "latin1")``, re-encoded as
+# UTF-8. On 23,174 generated documents protocol 5 pickled the blocks in 0.22 s instead of 1.87, and
+# they were 32 MB instead of 70 (9.6 MB compressed instead of 24.5, in 0.7 s of zlib instead of
+# 1.75); Whoosh unpickles them in 0.30 s instead of 1.54. Any Whoosh reads them: it ``loads`` the
+# block, whatever its protocol. Fixed at 5, not the newest, so that the index does not depend on
+# the Python that wrote it.
+BLOCK_PICKLE_PROTOCOL = 5
+
+
+@dataclass(frozen=True)
+class BlockFormat:
+    """How a posting block's postings are stored: pickle protocol, and the size from which they are
+    compressed. Headers (block infos) are always pickled as Whoosh pickles them."""
+
+    pickle_protocol: int = BLOCK_PICKLE_PROTOCOL
+    compress_from: int = BLOCK_COMPRESSION_MIN_BYTES
+
+
+# What a build writes.
+OUR_BLOCKS = BlockFormat()
+# Whoosh's own writer's choices: with these the files written are byte for byte Whoosh's.
+WHOOSHS_BLOCKS = BlockFormat(pickle_protocol=2, compress_from=80)
 # Whoosh's length byte -> field length (None for 0, as its own length reader returns).
 _LENGTH_OF_BYTE = [byte_to_length(b) if b else None for b in range(256)]
 _TERM = itemgetter(0, 1)
@@ -260,11 +287,9 @@ class _TermNumbers(dict):
 class GroupedSegmentWriter(SegmentWriter):
     """``SegmentWriter`` with a :class:`TermGroupedPool` and a block-at-a-time commit."""
 
-    def __init__(
-        self, ix: Any, limitmb: int = 128, compress_from: int = BLOCK_COMPRESSION_MIN_BYTES, **kwargs: Any
-    ) -> None:
+    def __init__(self, ix: Any, limitmb: int = 128, blocks: BlockFormat = OUR_BLOCKS, **kwargs: Any) -> None:
         super().__init__(ix, limitmb=limitmb, **kwargs)
-        self.compress_from = compress_from
+        self.blocks = blocks
         if self.segments:
             raise ValueError("GroupedSegmentWriter writes fresh indexes only (no segments to merge)")
         self.pool = TermGroupedPool(self._tempstorage, self.newsegment, limitmb=limitmb)
@@ -335,7 +360,7 @@ class GroupedSegmentWriter(SegmentWriter):
         lengths = self.per_document_reader() if self.codec.length_stats else None
         try:
             terms = self.pool.term_postings()
-            write_term_postings(self.fieldwriter, self.schema, lengths, terms, self.compress_from)
+            write_term_postings(self.fieldwriter, self.schema, lengths, terms, self.blocks)
             self.fieldwriter.close()
         finally:
             if lengths is not None:
@@ -347,21 +372,21 @@ def _is_packed_text(field: Any) -> bool:
 
 
 def write_term_postings(
-    fieldwriter: Any, schema: Any, lengths: Any, terms: Iterator[TermPostings], compress_from: int
+    fieldwriter: Any, schema: Any, lengths: Any, terms: Iterator[TermPostings], blocks: BlockFormat
 ) -> None:
     """Write each term's postings into whoosh3's postings and terms files, as its field writer would.
 
     The bytes are those of ``W3FieldWriter.start_term``/``finish_term`` with
-    ``W3PostingsWriter`` filling blocks posting by posting: the same pickled
-    blocks (compressed from ``compress_from`` bytes; Whoosh's is 80), term
-    infos and hash-table entries. Whoosh's objects cost some forty
+    ``W3PostingsWriter`` filling blocks posting by posting: the same blocks
+    (pickled and compressed as ``blocks`` says; :data:`WHOOSHS_BLOCKS` gives
+    Whoosh's bytes), term infos and hash-table entries. Whoosh's objects cost some forty
     microseconds of Python calls per term, and a segment has a term for every
     few postings (rare words, one id per document), so here a term is one pass
     of plain code into a buffer.
     """
     for name, field_terms in groupby(terms, key=itemgetter(0)):
         fieldwriter.start_field(name, schema[name])
-        _TermWriter(fieldwriter, schema[name], _field_lengths(lengths, name), compress_from).write(field_terms)
+        _TermWriter(fieldwriter, schema[name], _field_lengths(lengths, name), blocks).write(field_terms)
         fieldwriter.finish_field()
 
 
@@ -372,11 +397,12 @@ class _TermWriter:
     FLUSH_BYTES = 4 * 2**20
 
     def __init__(
-        self, fieldwriter: Any, field: Any, field_lengths: list[int | None] | None, compress_from: int
+        self, fieldwriter: Any, field: Any, field_lengths: list[int | None] | None, blocks: BlockFormat
     ) -> None:
         codec_writer = fieldwriter._codec.postings_writer(fieldwriter._postfile)
         self.block_limit = codec_writer._blocklimit
-        self.compression, self.compress_from = codec_writer._compression, compress_from
+        self.compression, self.compress_from = codec_writer._compression, blocks.compress_from
+        self.protocol = blocks.pickle_protocol
         self.fixed_size = field.format.fixed_value_size()
         self.has_spelling_words = field.separate_spelling()  # Whoosh pools those with document -1
         self.field_lengths = field_lengths
@@ -456,7 +482,7 @@ class _TermWriter:
             present = [length for length in map(self.field_lengths.__getitem__, ids) if length]
             if present:
                 min_length, max_length = min(present), max(present)
-        data = pickle.dumps((_deltas(ids), _mini_weights(weights), self._mini_values(values)), 2)
+        data = pickle.dumps((_deltas(ids), _mini_weights(weights), self._mini_values(values)), self.protocol)
         compression = self.compression if len(data) >= self.compress_from else 0
         if compression:
             data = zlib.compress(data, compression)
