@@ -16,13 +16,20 @@ from typing import Any
 # Characters that are invisible in print but split or glue words in the index:
 # soft hyphen ("geo\u00adpolitics" must index as "geopolitics"), zero-width
 # space/joiners, word joiner, BOM.
-_DROP_CHARS = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_DROP_CHARS = re.compile(f"[{_INVISIBLE}]")
 # Every kind of space becomes a plain space. Patterns rather than str.translate:
 # translating a 60 KB non-ASCII report took 9 ms, a pattern takes a tenth of that.
-_SPACES = re.compile("[\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\x0b\x0c]")
+_ODD_SPACES = "\u00a0\u2007\u202f\u2009\u200a\u2002\u2003\u3000\t\x0b\x0c"
+_SPACES = re.compile(f"[{_ODD_SPACES}]")
+# Control characters and lone surrogates: all of them, and "\n", are what ``str.isprintable`` refuses
+# among what is left when this is applied (other spaces are plain by then).
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff]")
-_MULTI_SPACE = re.compile(r"[ ]{2,}")
-_MULTI_BLANK = re.compile(r"\n{3,}")
+# Written as a literal and a repeat, not ``[ ]{2,}`` and ``\n{3,}``: the regex engine looks for a
+# pattern's literal prefix in C and tries a class repeat at every position, 0.3 against 1.2 ms
+# and 0.07 against 1.3 ms on a 122 KB report.
+_MULTI_SPACE = re.compile("  +")
+_MULTI_BLANK = re.compile("\n\n\n+")
 
 
 def normalize_text(value: str, *, keep_newlines: bool = False) -> str:
@@ -39,14 +46,25 @@ def normalize_text(value: str, *, keep_newlines: bool = False) -> str:
         text = html.unescape(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.isascii():
-        text = _SPACES.sub(" ", _DROP_CHARS.sub("", unicodedata.normalize("NFC", text)))
+        text = unicodedata.normalize("NFC", text)
+        # A class pattern tries every position (0.6 ms on a 122 KB report); looking for each
+        # character is a C scan that stops at once when the text cannot hold it.
+        if _holds_any(text, _INVISIBLE):
+            text = _DROP_CHARS.sub("", text)
+        if _holds_any(text, _ODD_SPACES):
+            text = _SPACES.sub(" ", text)
     elif "\t" in text or "\x0b" in text or "\x0c" in text:  # the only ASCII characters replaced
         text = _SPACES.sub(" ", text)
-    text = _CONTROL.sub("", text)
+    if not text.replace("\n", " ").isprintable():  # half the time of the pattern finding nothing
+        text = _CONTROL.sub("", text)
     if keep_newlines:  # runs of spaces never span a newline: one pass over the text, not one per line
         lines = [line.strip() for line in _sub_if("  ", _MULTI_SPACE, " ", text).split("\n")]
         return _sub_if("\n\n\n", _MULTI_BLANK, "\n\n", "\n".join(lines)).strip()
     return _sub_if("  ", _MULTI_SPACE, " ", text.replace("\n", " ")).strip()
+
+
+def _holds_any(text: str, characters: str) -> bool:
+    return any(character in text for character in characters)
 
 
 def _sub_if(needle: str, pattern: re.Pattern[str], replacement: Any, text: str) -> str:
