@@ -21,7 +21,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -35,6 +35,7 @@ from indexer.folders import defaults_for, metadata_problems
 from indexer.limits import LIMITS
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
 from indexer.sources import SourceFile, content_hash, discover, read_source
+from indexer.stories import assign_stories
 from indexer.writing import (
     Progress,
     copy_generation,
@@ -148,7 +149,8 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             if command == "update" and catalog is None:
                 summary.note = "no index to update in place (none yet, or built by another version); built in full"
             sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_lines)
-            assembly = assemble(sources.parsed)
+            # A build assigns the stories while its writers start (write_generation); an update first.
+            assembly = assemble(sources.parsed, stories=catalog is not None)
             documents = assembly.documents
         if not documents:
             raise NothingIndexed("nothing could be indexed: no source file gave a document")
@@ -187,7 +189,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
                 _write_derived_files(generation, documents, catalog_lines, fingerprints)
             else:
                 derived = partial(_write_derived_files, generation, documents, catalog_lines, fresh_index=True)
-                fingerprints = write_generation(generation, documents, progress, derived)
+                fingerprints = write_generation(generation, documents, progress, derived, _assign_stories)
                 _count_changes(summary, old, fingerprints)
             written = document_count(generation)
             if written != len(documents):
@@ -204,6 +206,11 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         summary.swapped = True
         summary.seconds = time.monotonic() - started
         return summary
+
+
+def _assign_stories(documents: Sequence[Document]) -> None:
+    with collector_paused():  # millions of short-lived objects, none in a cycle
+        assign_stories(documents)
 
 
 def _fingerprints(documents: list[Document]) -> dict[str, str]:

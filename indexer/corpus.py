@@ -153,11 +153,14 @@ class Assembly:
     warnings: list[Problem]
 
 
-def assemble(files: Iterable[ParsedFile]) -> Assembly:
+def assemble(files: Iterable[ParsedFile], *, stories: bool = True) -> Assembly:
     """Merge per-file documents into one consistent, deduplicated set.
 
     The parsed files are left untouched (their documents are copied), so that
-    they can be kept as the catalog an update starts from.
+    they can be kept as the catalog an update starts from. ``stories=False``
+    leaves the story of every document unset, for the caller to assign
+    (``indexer.stories.assign_stories``): a build does it while its writer
+    processes start.
     """
     files = sorted((f for f in files if f.skipped is None), key=lambda f: (f.root_name, f.relpath))
     warnings: list[Problem] = []
@@ -178,7 +181,8 @@ def assemble(files: Iterable[ParsedFile]) -> Assembly:
         _link_to_parent(by_id, doc)
     documents = list(by_id.values())
     _normalise_providers(documents)
-    assign_stories(documents)
+    if stories:
+        assign_stories(documents)
     return Assembly(documents=documents, warnings=warnings)
 
 

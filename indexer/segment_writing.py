@@ -340,6 +340,15 @@ class GroupedSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def analysed(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """``fields`` (for :meth:`add_document`) with the terms of its packed-position text added as
+        ``_terms_<field>``: a document's analysis, done before it is added."""
+        for name in self._packed:
+            value = fields.get(name)
+            if isinstance(value, str) and f"_terms_{name}" not in fields:
+                fields[f"_terms_{name}"] = self.schema[name].analyzer.terms(value)
+        return fields
+
     def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float, terms: list[str] | None) -> int:
         """Pool the postings of one field of one document; returns its length (0: not scorable).
 

@@ -24,6 +24,8 @@ import itertools
 import json
 import mmap
 import os
+import pickle
+import select
 import shutil
 import signal
 import struct
@@ -58,6 +60,9 @@ MAX_WRITE_PROCESSES = 2
 DOCUMENT_WORK_CHARS = 1000
 PART_PREFIX = "part-"
 PART_POLL_SECONDS = 0.1
+# A writer process waiting for its documents' stories analyses documents ahead, and looks
+# whether the stories have come every this many documents.
+STORY_POLL_DOCUMENTS = 64
 # Files of ours inside a generation folder (the rest belongs to Whoosh).
 OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FILE, ARRAYS_FILE, VALUES_FILE})
 
@@ -137,6 +142,7 @@ def write_generation(
     documents: Sequence[Document],
     progress: Progress | None = None,
     meanwhile: Callable[[], Result] | None = None,
+    stories: Callable[[Sequence[Document]], None] | None = None,
 ) -> Result | None:
     """Write ``documents`` into a new Whoosh index in ``generation``; returns what ``meanwhile`` returns.
 
@@ -145,12 +151,20 @@ def write_generation(
     waits for them (after the writing when there is one writer). Any error
     cancels the writers (a failed ``add_document`` leaves a writer unusable)
     and propagates; the half-written folder is never swapped in.
+
+    ``stories`` sets every document's ``story`` (``indexer.stories.assign_stories``),
+    before ``meanwhile``. With writer processes it runs once they have started:
+    they analyse their documents' text while it runs, and add the documents
+    once their stories have come. It was a one-core stretch of 8.9 s between
+    reading and writing 100,000 documents.
     """
     ix = whoosh_index.create_in(str(generation), build_schema())
     try:
         processes = min(os.cpu_count() or 1, MAX_WRITE_PROCESSES)
         if isinstance(documents, Sequence) and len(documents) >= PARALLEL_WRITE_MIN_DOCUMENTS and processes > 1:
-            return _write_in_parts(ix, generation, documents, processes, progress, meanwhile)
+            return _write_in_parts(ix, generation, documents, processes, progress, meanwhile, stories)
+        if stories:
+            stories(documents)
         _write(ix, [], documents, progress, fresh=True)
         return meanwhile() if meanwhile else None
     finally:
@@ -164,6 +178,7 @@ def _write_in_parts(
     processes: int,
     progress: Progress | None,
     meanwhile: Callable[[], Result] | None,
+    stories: Callable[[Sequence[Document]], None] | None = None,
 ) -> Result | None:
     """Write ``documents`` as one segment per process, then list the segments in one index.
 
@@ -171,12 +186,14 @@ def _write_in_parts(
     every core by giving each forked child a contiguous share of the
     documents (document numbers keep their order). Unlike Whoosh's
     ``MpWriter``, every child asks the kernel to kill it when the parent dies,
-    so a killed build leaves no writer behind.
+    so a killed build leaves no writer behind. ``stories``: see
+    :func:`write_generation`; each child gets its share's stories through a pipe.
     """
     shares = split_by_work(documents, processes)
     counts = mmap.mmap(-1, 8 * processes)  # shared with the children: documents written so far
     parent = os.getpid()
     children: dict[int, int] = {}
+    story_pipes: list[int] = []  # the write end of each child's pipe
     # The children share the parent's memory copy-on-write; a garbage collection
     # in a child would touch every object's header and copy it all.
     gc.freeze()
@@ -184,10 +201,25 @@ def _write_in_parts(
         for number, share in enumerate(shares):
             part = generation / f"{PART_PREFIX}{number}"
             part.mkdir()
+            stories_from = None
+            if stories:
+                stories_from, sending_end = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: write one part, never return into the caller's code
-                os._exit(_write_part(part, share, counts, number, parent))
+                for other in story_pipes if stories_from is None else [*story_pipes, sending_end]:
+                    os.close(other)
+                os._exit(_write_part(part, share, counts, number, parent, stories_from))
             children[pid] = number
+            if stories_from is not None:
+                os.close(stories_from)
+                story_pipes.append(sending_end)
+        if stories:
+            stories(documents)
+            for share, sending_end in zip(shares, list(story_pipes), strict=True):
+                story_pipes.remove(sending_end)
+                # A writer that has died is reported by its exit status below.
+                with contextlib.suppress(BrokenPipeError):
+                    send_values(sending_end, [doc.story for doc in share])
         result = meanwhile() if meanwhile else None
         _wait_for_parts(children, counts, len(documents), progress)
     except BaseException:
@@ -199,6 +231,8 @@ def _write_in_parts(
                 os.waitpid(pid, 0)
         raise
     finally:
+        for sending_end in story_pipes:
+            os.close(sending_end)
         gc.unfreeze()
     if progress:
         progress("committing", 0, 1)
@@ -221,17 +255,26 @@ def split_by_work(documents: Sequence[Document], parts: int) -> list[Sequence[Do
     return [documents[start:end] for start, end in itertools.pairwise(cuts)]
 
 
-def _write_part(part: Path, documents: Sequence[Document], counts: mmap.mmap, number: int, parent: int) -> int:
-    """In a forked child: index ``documents`` into ``part``; the exit status says how it went."""
+def _write_part(
+    part: Path, documents: Sequence[Document], counts: mmap.mmap, number: int, parent: int, stories_from: int | None
+) -> int:
+    """In a forked child: index ``documents`` into ``part``; the exit status says how it went.
+
+    ``stories_from``: a pipe that brings the documents' stories (see :func:`write_generation`).
+    """
     try:
         die_with_parent(parent)
+        # The documents analysed ahead are hundreds of thousands of lists and dicts that live until
+        # they are added, and each collection walked them all. This process ends when its part is
+        # written, which frees whatever a cycle would hold.
+        gc.disable()
         part_ix = whoosh_index.create_in(str(part), build_schema())
 
         def count(stage: str, done: int, _total: int) -> None:
             if stage == "indexing" and (done % 256 == 0 or done == len(documents)):
                 struct.pack_into("q", counts, 8 * number, done)
 
-        _write(part_ix, [], documents, count, fresh=True)
+        _write(part_ix, [], documents, count, fresh=True, stories_from=stories_from)
         part_ix.close()
         return 0
     except BaseException as exc:  # the parent reports the failure; the message goes to stderr
@@ -291,15 +334,27 @@ def update_generation(
 
 
 def _write(
-    ix: Any, delete_ids: list[str], documents: Sequence[Document], progress: Progress | None, fresh: bool = False
+    ix: Any,
+    delete_ids: list[str],
+    documents: Sequence[Document],
+    progress: Progress | None,
+    fresh: bool = False,
+    stories_from: int | None = None,
 ) -> None:
-    """Add ``documents`` (after deleting ``delete_ids``) and commit; ``fresh``: ``ix`` is a new, empty index."""
+    """Add ``documents`` (after deleting ``delete_ids``) and commit; ``fresh``: ``ix`` is a new, empty index.
+
+    ``stories_from`` (a fresh index only): a pipe that brings the documents' stories.
+    """
     writer = GroupedSegmentWriter(ix, limitmb=WRITER_MEMORY_MB) if fresh else ix.writer(limitmb=WRITER_MEMORY_MB)
     try:
         for doc_id in delete_ids:
             writer.delete_by_term("id", doc_id)
-        for number, doc in enumerate(documents, start=1):
-            writer.add_document(**to_fields(doc))
+        if stories_from is None:
+            fields_of: Iterable[dict[str, Any]] = map(to_fields, documents)
+        else:
+            fields_of = _with_stories(writer, documents, stories_from)
+        for number, fields in enumerate(fields_of, start=1):
+            writer.add_document(**fields)
             if progress:
                 progress("indexing", number, len(documents))
         if progress:
@@ -310,6 +365,45 @@ def _write(
     writer.commit()
     if progress:
         progress("committing", 1, 1)
+
+
+def _with_stories(writer: GroupedSegmentWriter, documents: Sequence[Document], pipe: int) -> Iterator[dict[str, Any]]:
+    """Each document's fields, with the story the ``pipe`` brings for it.
+
+    Until the stories come, documents are analysed ahead (to_fields and their
+    text's terms), so that the wait is spent on work the writer has to do anyway.
+    """
+    ahead: list[dict[str, Any]] = []
+    for doc in documents:
+        if len(ahead) % STORY_POLL_DOCUMENTS == 0 and select.select([pipe], [], [], 0)[0]:
+            break
+        ahead.append(writer.analysed(to_fields(doc)))
+    stories = receive_values(pipe)
+    if len(stories) != len(documents):
+        raise RuntimeError(f"{len(stories)} stories came for {len(documents)} documents")
+    ahead.reverse()  # taken from the end, each as its document comes
+    for doc, story in zip(documents, stories, strict=True):
+        fields = ahead.pop() if ahead else to_fields(doc)
+        fields["story"] = story
+        yield fields
+
+
+def send_values(pipe: int, values: list[Any]) -> None:
+    """Send ``values`` through the write end of a pipe, and close it."""
+    data = pickle.dumps(values, protocol=5)
+    with os.fdopen(pipe, "wb") as sending:
+        sending.write(struct.pack("<q", len(data)))
+        sending.write(data)
+
+
+def receive_values(pipe: int) -> list[Any]:
+    """What :func:`send_values` sent through the read end of a pipe, which is then closed."""
+    with os.fdopen(pipe, "rb") as receiving:
+        (size,) = struct.unpack("<q", receiving.read(8))
+        data = receiving.read(size)
+    if len(data) != size:
+        raise RuntimeError(f"the pipe closed after {len(data)} of {size} bytes")
+    return pickle.loads(data)
 
 
 def copy_generation(live: Path, target: Path) -> None:

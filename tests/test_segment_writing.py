@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from indexer.segment_writing import (
     TermGroupedPool,
 )
 from indexer.sources import discover
+from indexer.stories import assign_stories
 from indexer.writing import (
     DOCUMENT_WORK_CHARS,
     PARALLEL_WRITE_MIN_DOCUMENTS,
@@ -45,11 +47,23 @@ from generate import Generator
 
 
 @pytest.fixture(scope="module")
-def documents(tmp_path_factory):
+def parsed_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("segment-sources")
     Generator(seed=11, report_share=0.05).write(700, folder / "generated")
-    parsed = [_read_one((source, None)) for source in discover([SEEDS, folder / "generated"])]
-    return assemble(parsed).documents
+    (folder / "copies").mkdir()
+    for number in range(3):  # one story told by three providers
+        (folder / "copies" / f"{number}.md").write_text(
+            "---\ntitle: Drone makers race to meet new export controls on chips\n"
+            f"publishedDateTime: 2024-05-0{number + 1}T08:00:00Z\n"
+            f"sourceUrl: https://provider{number}.example.org/drones\nprovider: {{name: Provider {number}}}\n---\n",
+            encoding="utf-8",
+        )
+    return [_read_one((source, None)) for source in discover([SEEDS, folder / "generated", folder / "copies"])]
+
+
+@pytest.fixture(scope="module")
+def documents(parsed_files):
+    return assemble(parsed_files).documents
 
 
 def write(folder, documents, grouped: bool, limitmb: int = 256, blocks: BlockFormat = WHOOSHS_BLOCKS):
@@ -223,3 +237,46 @@ def test_a_failure_of_the_other_work_stops_the_writers_and_propagates(tmp_path, 
         write_generation(tmp_path, many, None, fails)
     assert len(seen_writers) == 2
     assert child_processes() <= before
+
+
+def test_stories_made_while_the_writers_start_are_written_as_if_made_before(tmp_path, parsed_files):
+    assigned_first = assemble(parsed_files).documents
+    assert len({doc.story for doc in assigned_first}) < len(assigned_first), "some stories must have several items"
+    later = assemble(parsed_files, stories=False).documents
+    assert not any(doc.story for doc in later)
+    for name, documents, stories in (("first", assigned_first, None), ("later", later, assign_stories)):
+        (tmp_path / name).mkdir()
+        ix = whoosh_index.create_in(str(tmp_path / name), build_schema())
+        try:
+            _write_in_parts(ix, tmp_path / name, documents, 2, None, None, stories)
+        finally:
+            ix.close()
+    assert [doc.story for doc in later] == [doc.story for doc in assigned_first]
+    assert index_contents(tmp_path / "later") == index_contents(tmp_path / "first")
+
+
+def cpu_seconds(pids: set[int]) -> float:
+    """User and system CPU time the processes ``pids`` have used."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_writers_analyse_their_documents_while_the_stories_are_made(tmp_path, documents):
+    many = (documents * 6)[: 3 * PARALLEL_WRITE_MIN_DOCUMENTS]
+    before = child_processes()
+    spent = []
+
+    def slow_stories(_documents):
+        writers = child_processes() - before
+        time.sleep(0.05)
+        start = cpu_seconds(writers)
+        time.sleep(0.8)
+        spent.append(cpu_seconds(writers) - start)
+
+    write_generation(tmp_path, many, None, None, slow_stories)
+    # Waiting for the stories without analysing ahead, the writers would use no CPU at all.
+    assert spent[0] >= 0.1, spent
+    assert whoosh_index.open_dir(str(tmp_path)).doc_count() == len(many)
