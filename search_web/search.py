@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import datetime as dt
+import functools
 import html
 import json
 import math
@@ -833,43 +834,53 @@ WINDOW_LOOP_MAX_HITS = 32
 
 
 def _term_hits(text: str, terms: set[str], pieces: list[tuple[int, int]] | None = None) -> list[tuple[int, str]]:
-    """Offsets and terms of the words of ``text`` that are query terms.
+    """Offsets and terms of the first words of ``text`` that are query terms (at most MAX_SNIPPET_HITS).
 
     With ``pieces`` (ascending, each cut at white space), only those ranges of
     ``text`` are looked at: the ones that hold the first occurrences.
 
-    A stem is (nearly always) a prefix of the words it comes from, so the
-    candidates are found with ``str.find`` of each stem's prefix on the
-    lower-cased text (C speed); only the words found there are normalised.
-    Long reports have tens of thousands of words.
+    A stem is (nearly always) a prefix of the words it comes from, so for each
+    stem a pattern that begins with its prefix finds, in the lower-cased text,
+    the words that begin with it (:func:`_occurrence_patterns`): the regex
+    engine looks for a literal prefix in C, and only the words found are
+    normalised. Long reports have tens of thousands of words.
     """
     if pieces is not None:
         found = [(start + at, term) for start, end in pieces for at, term in _term_hits(text[start:end], terms)]
         return found[:MAX_SNIPPET_HITS]
     lowered = text.lower()
     if len(lowered) != len(text):  # rare letters whose lower case is longer: offsets would shift
-        return _term_hits_by_regex(text, terms)
+        return _term_hits_by_regex(text, terms)[:MAX_SNIPPET_HITS]
     hits = []
     # Only the first MAX_SNIPPET_HITS occurrences of all terms together are used: once one
     # term has that many before some offset, no other term needs looking for after it.
     last = len(text)  # the last offset where an occurrence can still be among the first ones
-    for probe in sorted({t[: max(3, len(t) - 1)] for t in terms}):
-        end = last + len(probe)  # str.find wants the whole probe before ``end``
-        at = lowered.find(probe, 0, end)
+    for pattern in _occurrence_patterns(frozenset(terms)):
         found = 0
-        while at != -1 and found < MAX_SNIPPET_HITS:
-            if at == 0 or not lowered[at - 1].isalnum():
-                word = TOKEN_PATTERN.match(text, at)
-                if word is not None:
-                    term = _term(word.group(0))
-                    if term in terms:
-                        hits.append((at, term))
-                        found += 1
-            at = lowered.find(probe, at + 1, end)
-        if found == MAX_SNIPPET_HITS:
-            last = min(last, hits[-1][0])
+        for match in pattern.finditer(lowered):
+            if match.start() > last:
+                break
+            term = _term(match.group())
+            if term in terms:
+                hits.append((match.start(), term))
+                found += 1
+                if found == MAX_SNIPPET_HITS:
+                    last = match.start()
+                    break
     hits.sort()
     return hits[:MAX_SNIPPET_HITS]
+
+
+@functools.lru_cache(maxsize=256)
+def _occurrence_patterns(terms: frozenset[str]) -> list[re.Pattern[str]]:
+    """For each prefix of ``terms``' stems: the lower-case words (as ``TOKEN_PATTERN`` cuts them) that
+    begin with it. A word begins where no word character precedes, nor an apostrophe or dot that
+    follows one (``TOKEN_PATTERN`` would have gone on through it)."""
+    patterns = []
+    for prefix in sorted({term[: max(3, len(term) - 1)] for term in terms}):
+        literal = re.escape(prefix)
+        patterns.append(re.compile(rf"{literal}(?<!\w{literal})(?<!\w['’.]{literal})\w*(?:['’.]\w+)*"))
+    return patterns
 
 
 def _term_hits_by_regex(text: str, terms: set[str]) -> list[tuple[int, str]]:

@@ -38,6 +38,20 @@ def test_the_first_occurrences_of_all_terms_are_those_a_word_scan_finds(seed):
         assert _term_hits(text, terms) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x'china china_ _china 5china china5 a.b.china U.S. china. CHINA's China’s",
+        "chinatown machine. Chin. chin.a china...china",
+        "Taiwan's drones, drone-makers and 'drones' over taiwan",
+    ],
+)
+def test_words_begin_where_the_tokenizer_begins_them(text):
+    """Inside a word (after a letter, an underscore, or an apostrophe or dot that follows one) is no hit."""
+    for terms in TERMS:
+        assert _term_hits(text, terms) == _term_hits_by_regex(text, terms)
+
+
 def best_window_hit_by_hit(text: str, terms: set[str], limit: int) -> tuple[float, int]:
     """The window choice by sliding over all of a text's first occurrences one by one."""
     return _best_window_of_few(text, _term_hits(text, terms)[:MAX_SNIPPET_HITS], limit)
