@@ -13,6 +13,7 @@ import numpy as np
 
 from indexer.columns import MULTI_VALUED, ColumnData
 from indexer.schema import UNDATED
+from search_web.caching import LruCache
 
 # Mild recency blend for news: at most +RECENCY_WEIGHT, halving every
 # RECENCY_HALF_LIFE_DAYS before the newest item in the index.
@@ -21,6 +22,8 @@ RECENCY_HALF_LIFE_DAYS = 365.0
 # A multi-valued facet (topics, countries) keeps each document's first this many values in
 # one row of a table, so counting is one gather of rows; values beyond it are kept as pairs.
 VALUES_PER_ROW = 4
+# Masks of the documents dated within recently asked date ranges, in bytes (one byte per document).
+DATE_MASKS_CACHE_BYTES = 16 * 2**20
 
 
 class Columns:
@@ -45,6 +48,9 @@ class Columns:
         docnums = np.arange(self.size)
         self.newest_first = np.lexsort((docnums, -self.date, ~self.dated))
         self.oldest_first = np.lexsort((docnums, self.date, ~self.dated))
+        # The dates in that order (dated documents come first): a date range is a slice of it.
+        self._dates_ascending = self.date[self.oldest_first[: int(np.count_nonzero(self.dated))]]
+        self._date_masks: LruCache[np.ndarray] = LruCache(DATE_MASKS_CACHE_BYTES, weigh=lambda mask: mask.nbytes)
         self.recency = self._recency_factors()
         # Documents grouped by story (in document order within one): story s is
         # by_story[story_starts[s]:story_starts[s + 1]].
@@ -63,6 +69,25 @@ class Columns:
         age_days = np.maximum(self.newest - self.date, 0) / 86400.0
         boost = RECENCY_WEIGHT * np.exp2(-age_days / RECENCY_HALF_LIFE_DAYS)
         return 1.0 + np.where(is_news, boost, 0.0)
+
+    def dated_within(self, start: int | None, end: int | None) -> np.ndarray:
+        """Which documents are dated within [start, end) (seconds since 1970, None: unbounded); read only.
+
+        The documents of a range are a slice of the date order, and the mask is
+        kept for the next search with the same range: comparing every
+        document's date took 0.1 ms a search at 100,000 documents.
+        """
+        key = (start, end)
+        mask = self._date_masks.get(key)
+        if mask is None:
+            dates = self._dates_ascending
+            low = 0 if start is None else int(np.searchsorted(dates, start, "left"))
+            high = dates.size if end is None else int(np.searchsorted(dates, end, "left"))
+            mask = np.zeros(self.size, dtype=bool)
+            mask[self.oldest_first[low : max(low, high)]] = True
+            mask.flags.writeable = False  # shared by every search that asks for this range
+            self._date_masks.put(key, mask)
+        return mask
 
     def value_mask(self, facet: str, selected: list[str]) -> np.ndarray | None:
         """Documents having any of ``selected`` values of ``facet`` (None = no filter)."""

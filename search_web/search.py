@@ -713,24 +713,25 @@ def _keep_dated_within(
     dates are looked at: comparing every document's date cost more than the
     rest of such a search.
     """
+    start, end = (
+        None if bound is None else int(bound.replace(tzinfo=dt.UTC).timestamp()) for bound in (date_from, date_to)
+    )
     if np.count_nonzero(base) <= base.size * SPARSE_DATE_SHARE:
         docs = np.flatnonzero(base)
-        base[docs[~_dated_within(columns, docs, date_from, date_to)]] = False
+        within = columns.dated[docs]
+        dates = columns.date[docs]
+        if start is not None:
+            within &= dates >= start
+        if end is not None:
+            within &= dates < end
+        base[docs[~within]] = False
     else:
-        base &= _dated_within(columns, slice(None), date_from, date_to)
+        base &= columns.dated_within(start, end)
 
 
-def _dated_within(
-    columns: Columns, docs: np.ndarray | slice, date_from: dt.datetime | None, date_to: dt.datetime | None
-) -> np.ndarray:
-    """Which of the documents ``docs`` (an index into the columns) are dated within [date_from, date_to)."""
-    within = columns.dated[docs].copy()
-    dates = columns.date[docs]
-    if date_from is not None:
-        within &= dates >= int(date_from.replace(tzinfo=dt.UTC).timestamp())
-    if date_to is not None:
-        within &= dates < int(date_to.replace(tzinfo=dt.UTC).timestamp())
-    return within
+def _seconds(bound: dt.datetime | None) -> int | None:
+    """A naive UTC date bound as seconds since 1970 (the ``date`` column's unit)."""
+    return None if bound is None else int(bound.replace(tzinfo=dt.UTC).timestamp())
 
 
 # --- timeline ----------------------------------------------------------------

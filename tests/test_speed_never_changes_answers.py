@@ -10,9 +10,11 @@ reading each hit's stored fields. Same matches, same scores, same counts.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import sys
 from collections import Counter
 
+import numpy as np
 import pytest
 
 from indexer.build import run_build
@@ -50,6 +52,10 @@ QUERIES = [
 def generated(tmp_path_factory):
     folder = tmp_path_factory.mktemp("generated")
     Generator(seed=3, report_share=0.03).write(2500, folder / "src")
+    (folder / "src" / "undated-briefing.md").write_text(  # a report whose date nothing tells: undated
+        "Briefing on export controls\n\nAuthor: A. Analyst\n\nChina and Russia weigh export controls on drones.\n",
+        encoding="utf-8",
+    )
     run_build([folder / "src"], folder / "ix")
     index = SearchIndex(folder / "ix", Limits(reload_check_s=0))
     yield index
@@ -142,6 +148,24 @@ def test_a_rare_word_takes_the_sparse_date_check(generated):
     everything = product(generated, FEW_MATCHES_WORD, None, None)[2]
     in_range = product(generated, FEW_MATCHES_WORD, ("2016-01-01", "2020-12-31"), None)[2]
     assert 0 < in_range < everything <= columns.size * SPARSE_DATE_SHARE
+
+
+def test_a_date_range_is_the_documents_dated_within_it(generated):
+    """Columns.dated_within slices the date order (and keeps the mask); comparing every date must agree."""
+    columns = generated.generation().columns
+    assert 0 < np.count_nonzero(columns.dated) < columns.size, "undated documents must be among them"
+    dates = sorted(set(columns.date[columns.dated].tolist()))
+    bounds = [None, dates[0], dates[-1], dates[-1] + 1, *random.Random(5).sample(dates, 5)]
+    for start in bounds:
+        for end in bounds:
+            expected = columns.dated.copy()
+            if start is not None:
+                expected &= columns.date >= start
+            if end is not None:
+                expected &= columns.date < end
+            mask = columns.dated_within(start, end)
+            assert np.array_equal(mask, expected), (start, end)
+            assert columns.dated_within(start, end) is mask and not mask.flags.writeable
 
 
 def test_fast_path_answers_frequent_terms_over_all_matches(generated):
