@@ -36,13 +36,13 @@ import zlib
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from hashlib import md5
 from itertools import groupby
 from operator import itemgetter, sub
 from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
-from whoosh.filedb.filetables import md5_hash
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
@@ -434,10 +434,8 @@ class _TermWriter:
             value = self._term(ids, weights, values)
             at = self.rows_at + len(self.rows)
             positions.append(at)
-            self.rows += _LENGTHS.pack(len(key), len(value))
-            self.rows += key
-            self.rows += value
-            hashed = md5_hash(key)
+            self.rows += _LENGTHS.pack(len(key), len(value)) + key + value
+            hashed = int.from_bytes(md5(key, usedforsecurity=False).digest()[-4:], "big")  # Whoosh's md5_hash
             buckets[hashed & 255].append((hashed, at))
             if len(self.posts) > self.FLUSH_BYTES or len(self.rows) > self.FLUSH_BYTES:
                 self._flush()
@@ -456,24 +454,28 @@ class _TermWriter:
         """Write one term's blocks; returns its term info bytes."""
         start = self.posts_at + len(self.posts)
         self.posts += WHOOSH3_HEADER_MAGIC
-        weight, count, min_length, max_length, max_weight = 0, 0, None, 0, 0
         limit = self.block_limit
-        for first in range(0, len(ids), limit):
-            end = first + limit
-            block_weights, block_min, block_max, block_max_weight = self._block(
-                ids[first:end], weights[first:end], values[first:end], end >= len(ids)
-            )
-            weight += sum(block_weights)
-            count += len(block_weights)
-            min_length = block_min if min_length is None else min(min_length, block_min)
-            max_length = max(max_length, block_max)
-            max_weight = max(max_weight, block_max_weight)
+        if len(ids) <= limit:  # most terms: one block, and nothing to add up over blocks
+            block_weights, min_length, max_length, max_weight = self._block(ids, weights, values, True)
+            weight, count = sum(block_weights), len(ids)
+        else:
+            weight, count, min_length, max_length, max_weight = 0, 0, None, 0, 0
+            for first in range(0, len(ids), limit):
+                end = first + limit
+                block_weights, block_min, block_max, block_max_weight = self._block(
+                    ids[first:end], weights[first:end], values[first:end], end >= len(ids)
+                )
+                weight += sum(block_weights)
+                count += len(block_weights)
+                min_length = block_min if min_length is None else min(min_length, block_min)
+                max_length = max(max_length, block_max)
+                max_weight = max(max_weight, block_max_weight)
         info = _TERM_INFO.pack(
             False,
             weight,
             count,
-            0 if min_length is None else length_to_byte(min_length),
-            length_to_byte(max_length),
+            0 if min_length is None else _length_byte(min_length),
+            _length_byte(max_length),
             max_weight,
             ids[0],
             ids[-1],
@@ -495,13 +497,10 @@ class _TermWriter:
         compression = self.compression if len(data) >= self.compress_from else 0
         if compression:
             data = zlib.compress(data, compression)
-        info = pickle.dumps(
-            (len(ids), ids[-1], max_weight, compression, length_to_byte(min_length), length_to_byte(max_length)), 2
-        )
+        min_byte = 0 if min_length is None else _length_byte(min_length)
+        info = pickle.dumps((len(ids), ids[-1], max_weight, compression, min_byte, _length_byte(max_length)), 2)
         size = len(info) + len(data)
-        self.posts += pack_int(-size if last else size)
-        self.posts += info
-        self.posts += data
+        self.posts += pack_int(-size if last else size) + info + data
         return weights, min_length, max_length, max_weight
 
     def _mini_values(self, values: list[bytes | None]) -> Any:
@@ -511,14 +510,23 @@ class _TermWriter:
         return None if self.fixed_size == 0 else b"".join(values)
 
 
+def _length_byte(length: int) -> int:
+    """Whoosh's ``length_to_byte`` of a field length, looked up for common lengths."""
+    return _BYTE_OF_LENGTH[length] if length < len(_BYTE_OF_LENGTH) else length_to_byte(length)
+
+
+_BYTE_OF_LENGTH = [length_to_byte(length) for length in range(1 << 16)]
+
+
 def _deltas(ids: list[int]) -> tuple[int, ...]:
     return tuple(map(sub, ids, [0, *ids]))  # map stops at the shorter: one gap per id
 
 
 def _mini_weights(weights: array) -> Any:
-    if all(w == 1.0 for w in weights):
+    # array.count compares in C what ``all(w == x for w in weights)`` compared in a generator.
+    if weights.count(1.0) == len(weights):
         return None
-    if all(w == weights[0] for w in weights):
+    if weights.count(weights[0]) == len(weights):
         return weights[0]
     return tuple(weights)
 
