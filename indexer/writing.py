@@ -41,6 +41,7 @@ from whoosh.filedb.filestore import FileStorage
 from indexer.catalog import CATALOG_FILE, FINGERPRINTS_FILE
 from indexer.columns import ARRAYS_FILE, VALUES_FILE
 from indexer.documents import Document
+from indexer.limits import LIMITS
 from indexer.processes import die_with_parent
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, build_schema, to_fields
 from indexer.segment_writing import GroupedSegmentWriter
@@ -371,10 +372,11 @@ def _with_stories(writer: GroupedSegmentWriter, documents: Sequence[Document], p
     """Each document's fields, with the story the ``pipe`` brings for it.
 
     Until the stories come, documents are analysed ahead (to_fields and their
-    text's terms), so that the wait is spent on work the writer has to do anyway.
+    text's terms), so that the wait is spent on work the writer has to do anyway;
+    at most ``LIMITS.writer_documents_ahead`` of them, which bounds the memory.
     """
     ahead: list[dict[str, Any]] = []
-    for doc in documents:
+    for doc in documents[: LIMITS.writer_documents_ahead]:
         if len(ahead) % STORY_POLL_DOCUMENTS == 0 and select.select([pipe], [], [], 0)[0]:
             break
         ahead.append(writer.analysed(to_fields(doc)))

@@ -12,14 +12,17 @@ each; the joined index must hold what one writer writes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from whoosh import index as whoosh_index
 
+from indexer import writing
 from indexer.build import _read_one
 from indexer.corpus import assemble
 from indexer.schema import build_schema, to_fields
@@ -280,3 +283,22 @@ def test_the_writers_analyse_their_documents_while_the_stories_are_made(tmp_path
     # Waiting for the stories without analysing ahead, the writers would use no CPU at all.
     assert spent[0] >= 0.1, spent
     assert whoosh_index.open_dir(str(tmp_path)).doc_count() == len(many)
+
+
+def test_a_writer_analyses_at_most_so_many_documents_ahead(tmp_path, documents, monkeypatch):
+    monkeypatch.setattr(writing, "LIMITS", dataclasses.replace(writing.LIMITS, writer_documents_ahead=5))
+    receiving, sending = os.pipe()
+    stories = [f"s-{number}" for number in range(20)]
+    late = threading.Timer(0.5, writing.send_values, (sending, stories))
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = GroupedSegmentWriter(ix)
+    try:
+        late.start()
+        fields = list(writing._with_stories(writer, documents[:20], receiving))
+    finally:
+        late.join()
+        writer.cancel()
+        ix.close()
+    assert [f["story"] for f in fields] == stories
+    assert [f["id"] for f in fields] == [doc.id for doc in documents[:20]]
+    assert sum("_terms_title" in f for f in fields) == 5  # the rest were analysed as they were added
