@@ -713,9 +713,7 @@ def _keep_dated_within(
     dates are looked at: comparing every document's date cost more than the
     rest of such a search.
     """
-    start, end = (
-        None if bound is None else int(bound.replace(tzinfo=dt.UTC).timestamp()) for bound in (date_from, date_to)
-    )
+    start, end = _seconds(date_from), _seconds(date_to)
     if np.count_nonzero(base) <= base.size * SPARSE_DATE_SHARE:
         docs = np.flatnonzero(base)
         within = columns.dated[docs]
@@ -873,7 +871,7 @@ def _term_hits(text: str, terms: set[str], pieces: list[tuple[int, int]] | None 
 
 
 @functools.lru_cache(maxsize=256)
-def _occurrence_patterns(terms: frozenset[str]) -> list[re.Pattern[str]]:
+def _occurrence_patterns(terms: frozenset[str]) -> tuple[re.Pattern[str], ...]:
     """For each prefix of ``terms``' stems: the lower-case words (as ``TOKEN_PATTERN`` cuts them) that
     begin with it. A word begins where no word character precedes, nor an apostrophe or dot that
     follows one (``TOKEN_PATTERN`` would have gone on through it)."""
@@ -881,7 +879,7 @@ def _occurrence_patterns(terms: frozenset[str]) -> list[re.Pattern[str]]:
     for prefix in sorted({term[: max(3, len(term) - 1)] for term in terms}):
         literal = re.escape(prefix)
         patterns.append(re.compile(rf"{literal}(?<!\w{literal})(?<!\w['’.]{literal})\w*(?:['’.]\w+)*"))
-    return patterns
+    return tuple(patterns)  # shared by every caller (cached)
 
 
 def _term_hits_by_regex(text: str, terms: set[str]) -> list[tuple[int, str]]:
