@@ -893,7 +893,7 @@ def _best_window(
 
     Distinct terms in the window count most, repetitions a little (log-damped).
     """
-    hits = _term_hits(text, terms, pieces)[:MAX_SNIPPET_HITS]
+    hits = _term_hits(text, terms, pieces)
     if len(hits) <= WINDOW_LOOP_MAX_HITS:
         return _best_window_of_few(text, hits, limit)
     # Each window starts at a hit and holds the hits before its start + limit - 20. Its score
