@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from indexer.catalog import Catalog, catalog_line, fingerprint, load_catalog, load_fingerprints, write_catalog
+from indexer.collector import collector_paused, frozen_for_the_collector
 from indexer.columns import document_column_data, write_column_cache
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
 from indexer.documents import Document
@@ -138,7 +139,7 @@ class _Sources:
 
 def _run(command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool) -> Summary:
     started = time.monotonic()
-    with writer_lock(index_root), _catalog_lines(index_root) as catalog_lines:
+    with writer_lock(index_root), _catalog_lines(index_root) as catalog_lines, contextlib.ExitStack() as kept:
         remove_stale_generations(index_root)
         live = current_generation(index_root)
         live_info = read_build_info(live) if live else {}
@@ -152,6 +153,9 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             # A build assigns the stories while its writers start (write_generation); an update first.
             assembly = assemble(sources.parsed, stories=catalog is not None)
             documents = assembly.documents
+            # They live to the end of the run. Frozen before the collector resumes: its first
+            # collections would walk every one (8 s at a million documents).
+            kept.enter_context(frozen_for_the_collector())
         if not documents:
             raise NothingIndexed("nothing could be indexed: no source file gave a document")
         _report_problems(sources, assembly.warnings, summary, only_reread=catalog is not None)
@@ -255,25 +259,6 @@ def _write_derived_files(
     if columns is not None:
         write_column_cache(generation, columns)
     return fingerprints
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while the files are read and assembled.
-
-    Reading makes millions of objects that live to the end (every file's
-    documents), and each full collection walks them all, more often as they
-    grow: 13 of 125 s of a build at 100,000 documents. They form no cycles,
-    and what the build drops, reference counting frees. The parse workers
-    collect as usual (a skipped file's exception makes a cycle).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @contextlib.contextmanager

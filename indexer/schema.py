@@ -31,8 +31,12 @@ SPELLING_FILE = "spelling.json"
 # 4: HTML, PDF and JSON sources (language, page_starts); 5: positions packed as integers;
 # 6: fields nobody searches as words (dates, provider, story, source, ...) no longer indexed;
 # 7: bodies kept uncompressed in a column instead of among the compressed stored fields;
-# 8: long bodies' marks (where their pieces start) in a column
-SCHEMA_VERSION = 8
+# 8: long bodies' marks (where their pieces start) in a column; 9: the story id only in a column (not
+# among the stored fields), which a build's writers write after their last document
+SCHEMA_VERSION = 9
+# The story id of each document (``story_of``): a column only, so that a build's writers can add
+# their documents before the stories are made (``indexer.writing.write_generation``).
+STORY_FIELD = "story"
 # The column holding each document's body as UTF-8 (see :func:`body_reader`).
 BODY_COLUMN = "body_column"
 # The column holding a long body's marks (``indexer.analysis.EnglishTokenizer.marked_terms``).
@@ -102,7 +106,7 @@ def build_schema() -> fields.Schema:
         countries=fields.STORED(),
         country=fields.KEYWORD(commas=True, lowercase=True),  # country: in queries
         country_column=fields.COLUMN(columns.VarBytesColumn()),
-        story=unindexed(fields.ID(stored=True, sortable=True)),
+        story=unindexed(fields.ID(sortable=True)),  # STORY_FIELD: read with story_reader
     )
 
 
@@ -150,6 +154,16 @@ def marks_reader(reader: Any) -> Callable[[int], np.ndarray | None]:
     return marks_of
 
 
+def story_reader(reader: Any) -> Callable[[int], str]:
+    """The story id of a document of ``reader`` by its number ("" when it has none).
+
+    Kept as a column only (schema 9): a build's writers add their documents
+    before the stories are made and write the column after the last one.
+    """
+    value_of = _column_bytes(reader, STORY_FIELD)
+    return lambda docnum: value_of(docnum).decode("utf-8")
+
+
 def _column_bytes(reader: Any, name: str) -> Callable[[int], bytes]:
     """A bytes column's value of a document of ``reader`` by its number (b"" when it has none)."""
     leaves = leaf_columns(reader, name)
@@ -163,10 +177,10 @@ def _column_bytes(reader: Any, name: str) -> Callable[[int], bytes]:
 
 
 def stored_documents(reader: Any) -> Iterator[dict[str, Any]]:
-    """Every live document's stored fields with its ``body``, in document order."""
-    body_of = body_reader(reader)
+    """Every live document's stored fields with its ``body`` and ``story``, in document order."""
+    body_of, story_of_number = body_reader(reader), story_reader(reader)
     for docnum, stored in reader.iter_docs():
-        yield {**stored, "body": body_of(docnum)}
+        yield {**stored, "body": body_of(docnum), STORY_FIELD: story_of_number(docnum)}
 
 
 def spelling_words(documents: Iterable[Document]) -> dict[str, int]:
@@ -235,7 +249,7 @@ def to_fields(doc: Document, *, derived: bool = True) -> dict[str, Any]:
         "countries": list(doc.countries),
         "country": ",".join(doc.countries),
         "country_column": MULTI_SEPARATOR.join(doc.countries).encode("utf-8"),
-        "story": story_of(doc),
+        STORY_FIELD: story_of(doc),
         "date_key": date_key_of(doc),
         "year": year_of(doc),
     }

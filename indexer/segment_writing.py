@@ -35,7 +35,7 @@ import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import md5
 from itertools import groupby
@@ -341,14 +341,28 @@ class GroupedSegmentWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
-    def analysed(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """``fields`` (for :meth:`add_document`) with the terms of its packed-position text added as
-        ``_terms_<field>``: a document's analysis, done before it is added."""
-        for name in self._packed:
-            value = fields.get(name)
-            if isinstance(value, str) and f"_terms_{name}" not in fields:
-                fields[f"_terms_{name}"] = self.schema[name].analyzer.terms(value)
-        return fields
+    def add_column(self, name: str, values: Sequence[Any]) -> None:
+        """Write the column of field ``name`` for every document at once: ``values`` in document order.
+
+        Called after the last document, whose fields (like all the others')
+        left ``name`` out: a build's writers add their documents while the
+        story clusters are made, and take the stories at the end. Only a
+        field that is a column and nothing else can come this way; the column
+        is the one adding each value with its document writes.
+        """
+        field = self.schema[name]
+        if field.indexed or field.stored or not field.column_type:
+            raise ValueError(f"{name!r} is not a column-only field")
+        if len(values) != self.docnum:
+            raise ValueError(f"{len(values)} values of {name!r} for {self.docnum} documents")
+        per_document = self.perdocwriter
+        if per_document._has_column(name):
+            raise ValueError(f"documents already gave values of {name!r}")
+        per_document._create_column(name, field.column_type)
+        column = per_document._get_column(name)
+        for docnum, value in enumerate(values):
+            if value is not None:
+                column.add(docnum, field.to_column_value(value))
 
     def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float, terms: list[str] | None) -> int:
         """Pool the postings of one field of one document; returns its length (0: not scorable).

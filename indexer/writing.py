@@ -25,10 +25,10 @@ import json
 import mmap
 import os
 import pickle
-import select
 import shutil
 import signal
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -39,11 +39,11 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
 from indexer.catalog import CATALOG_FILE, FINGERPRINTS_FILE
+from indexer.collector import frozen_for_the_collector
 from indexer.columns import ARRAYS_FILE, VALUES_FILE
 from indexer.documents import Document
-from indexer.limits import LIMITS
 from indexer.processes import die_with_parent
-from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, build_schema, to_fields
+from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, STORY_FIELD, build_schema, to_fields
 from indexer.segment_writing import GroupedSegmentWriter
 
 POINTER_FILE = "CURRENT"
@@ -61,9 +61,6 @@ MAX_WRITE_PROCESSES = 2
 DOCUMENT_WORK_CHARS = 1000
 PART_PREFIX = "part-"
 PART_POLL_SECONDS = 0.1
-# A writer process waiting for its documents' stories analyses documents ahead, and looks
-# whether the stories have come every this many documents.
-STORY_POLL_DOCUMENTS = 64
 # Files of ours inside a generation folder (the rest belongs to Whoosh).
 OWN_FILES = frozenset({BUILD_INFO, CATALOG_FILE, FINGERPRINTS_FILE, SPELLING_FILE, ARRAYS_FILE, VALUES_FILE})
 
@@ -155,9 +152,11 @@ def write_generation(
 
     ``stories`` sets every document's ``story`` (``indexer.stories.assign_stories``),
     before ``meanwhile``. With writer processes it runs once they have started:
-    they analyse their documents' text while it runs, and add the documents
-    once their stories have come. It was a one-core stretch of 8.9 s between
-    reading and writing 100,000 documents.
+    they add their documents meanwhile and write the story column after the
+    last one (:meth:`GroupedSegmentWriter.add_column`). Made first, the stories
+    were a one-core stretch of 8.9 s between reading and writing 100,000
+    documents; at a million, writers that could only analyse ahead waited
+    77 s for them.
     """
     ix = whoosh_index.create_in(str(generation), build_schema())
     try:
@@ -188,53 +187,56 @@ def _write_in_parts(
     documents (document numbers keep their order). Unlike Whoosh's
     ``MpWriter``, every child asks the kernel to kill it when the parent dies,
     so a killed build leaves no writer behind. ``stories``: see
-    :func:`write_generation`; each child gets its share's stories through a pipe.
+    :func:`write_generation`; each child gets its share's stories through a pipe
+    once it has added its documents.
     """
     shares = split_by_work(documents, processes)
     counts = mmap.mmap(-1, 8 * processes)  # shared with the children: documents written so far
     parent = os.getpid()
     children: dict[int, int] = {}
     story_pipes: list[int] = []  # the write end of each child's pipe
+    senders: list[threading.Thread] = []
     # The children share the parent's memory copy-on-write; a garbage collection
     # in a child would touch every object's header and copy it all.
-    gc.freeze()
-    try:
-        for number, share in enumerate(shares):
-            part = generation / f"{PART_PREFIX}{number}"
-            part.mkdir()
-            stories_from = None
+    with frozen_for_the_collector():
+        try:
+            for number, share in enumerate(shares):
+                part = generation / f"{PART_PREFIX}{number}"
+                part.mkdir()
+                stories_from = None
+                if stories:
+                    stories_from, sending_end = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # the child: write one part, never return into the caller's code
+                    for other in story_pipes if stories_from is None else [*story_pipes, sending_end]:
+                        os.close(other)
+                    os._exit(_write_part(part, share, counts, number, parent, stories_from))
+                children[pid] = number
+                if stories_from is not None:
+                    os.close(stories_from)
+                    story_pipes.append(sending_end)
             if stories:
-                stories_from, sending_end = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # the child: write one part, never return into the caller's code
-                for other in story_pipes if stories_from is None else [*story_pipes, sending_end]:
-                    os.close(other)
-                os._exit(_write_part(part, share, counts, number, parent, stories_from))
-            children[pid] = number
-            if stories_from is not None:
-                os.close(stories_from)
-                story_pipes.append(sending_end)
-        if stories:
-            stories(documents)
-            for share, sending_end in zip(shares, list(story_pipes), strict=True):
-                story_pipes.remove(sending_end)
-                # A writer that has died is reported by its exit status below.
-                with contextlib.suppress(BrokenPipeError):
-                    send_values(sending_end, [doc.story for doc in share])
-        result = meanwhile() if meanwhile else None
-        _wait_for_parts(children, counts, len(documents), progress)
-    except BaseException:
-        for pid in children:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        for pid in children:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-        raise
-    finally:
-        for sending_end in story_pipes:
-            os.close(sending_end)
-        gc.unfreeze()
+                stories(documents)
+                for share, sending_end in zip(shares, list(story_pipes), strict=True):
+                    story_pipes.remove(sending_end)
+                    # A writer reads its stories once it has added its documents; the pipe holds
+                    # 64 KB of them, so a thread waits for that while this process goes on.
+                    senders.append(send_values_meanwhile(sending_end, [doc.story for doc in share]))
+            result = meanwhile() if meanwhile else None
+            _wait_for_parts(children, counts, len(documents), progress)
+        except BaseException:
+            for pid in children:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            for pid in children:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
+            raise
+        finally:
+            for sending_end in story_pipes:
+                os.close(sending_end)
+            for sender in senders:  # done, or its pipe broken by the writer's end
+                sender.join()
     if progress:
         progress("committing", 0, 1)
     _join_parts(ix, generation, processes)
@@ -265,8 +267,8 @@ def _write_part(
     """
     try:
         die_with_parent(parent)
-        # The documents analysed ahead are hundreds of thousands of lists and dicts that live until
-        # they are added, and each collection walked them all. This process ends when its part is
+        # The pooled postings are hundreds of thousands of lists and tuples that live until the
+        # commit, and each collection would walk them all. This process ends when its part is
         # written, which frees whatever a cycle would hold.
         gc.disable()
         part_ix = whoosh_index.create_in(str(part), build_schema())
@@ -344,20 +346,25 @@ def _write(
 ) -> None:
     """Add ``documents`` (after deleting ``delete_ids``) and commit; ``fresh``: ``ix`` is a new, empty index.
 
-    ``stories_from`` (a fresh index only): a pipe that brings the documents' stories.
+    ``stories_from`` (a fresh index only): a pipe that brings the documents'
+    stories, read once every document is added; their column is written then.
     """
     writer = GroupedSegmentWriter(ix, limitmb=WRITER_MEMORY_MB) if fresh else ix.writer(limitmb=WRITER_MEMORY_MB)
     try:
         for doc_id in delete_ids:
             writer.delete_by_term("id", doc_id)
-        if stories_from is None:
-            fields_of: Iterable[dict[str, Any]] = map(to_fields, documents)
-        else:
-            fields_of = _with_stories(writer, documents, stories_from)
-        for number, fields in enumerate(fields_of, start=1):
+        for number, doc in enumerate(documents, start=1):
+            fields = to_fields(doc)
+            if stories_from is not None:
+                del fields[STORY_FIELD]  # not made yet: written below
             writer.add_document(**fields)
             if progress:
                 progress("indexing", number, len(documents))
+        if stories_from is not None:
+            stories = receive_values(stories_from)
+            if len(stories) != len(documents):
+                raise RuntimeError(f"{len(stories)} stories came for {len(documents)} documents")
+            writer.add_column(STORY_FIELD, stories)
         if progress:
             progress("committing", 0, 1)
     except BaseException:
@@ -368,34 +375,29 @@ def _write(
         progress("committing", 1, 1)
 
 
-def _with_stories(writer: GroupedSegmentWriter, documents: Sequence[Document], pipe: int) -> Iterator[dict[str, Any]]:
-    """Each document's fields, with the story the ``pipe`` brings for it.
-
-    Until the stories come, documents are analysed ahead (to_fields and their
-    text's terms), so that the wait is spent on work the writer has to do anyway;
-    at most ``LIMITS.writer_documents_ahead`` of them, which bounds the memory.
-    """
-    ahead: list[dict[str, Any]] = []
-    for doc in documents[: LIMITS.writer_documents_ahead]:
-        if len(ahead) % STORY_POLL_DOCUMENTS == 0 and select.select([pipe], [], [], 0)[0]:
-            break
-        ahead.append(writer.analysed(to_fields(doc)))
-    stories = receive_values(pipe)
-    if len(stories) != len(documents):
-        raise RuntimeError(f"{len(stories)} stories came for {len(documents)} documents")
-    ahead.reverse()  # taken from the end, each as its document comes
-    for doc, story in zip(documents, stories, strict=True):
-        fields = ahead.pop() if ahead else to_fields(doc)
-        fields["story"] = story
-        yield fields
-
-
 def send_values(pipe: int, values: list[Any]) -> None:
     """Send ``values`` through the write end of a pipe, and close it."""
     data = pickle.dumps(values, protocol=5)
     with os.fdopen(pipe, "wb") as sending:
         sending.write(struct.pack("<q", len(data)))
         sending.write(data)
+
+
+def send_values_meanwhile(pipe: int, values: list[Any]) -> threading.Thread:
+    """:func:`send_values` from a thread of its own, which is returned (join it).
+
+    A pipe holds 64 KB: sending more waits until the other end reads it. A
+    reader that has died breaks the pipe; that is not an error here (its
+    exit status tells).
+    """
+
+    def send() -> None:
+        with contextlib.suppress(BrokenPipeError):
+            send_values(pipe, values)
+
+    sender = threading.Thread(target=send, name="send-values", daemon=True)
+    sender.start()
+    return sender
 
 
 def receive_values(pipe: int) -> list[Any]:

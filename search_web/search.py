@@ -206,8 +206,10 @@ class Generation:
         return _joined([(int(marks[p, 0]), ends[p]) for p in sorted(pieces)])
 
     def stored(self, docnum: int, *, with_body: bool = False) -> dict[str, Any]:
-        """A document's stored fields, read with this thread's searcher; ``body`` added on request."""
+        """A document's stored fields, read with this thread's searcher, and its ``story`` (a column);
+        ``body`` added on request."""
         stored = self.searcher().stored_fields(docnum)
+        stored["story"] = self.columns.story_ids[self.columns.story[docnum]]
         if with_body:
             stored["body"] = self._local.body_of(docnum)
         return stored

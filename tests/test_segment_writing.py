@@ -12,7 +12,6 @@ each; the joined index must hold what one writer writes.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import threading
@@ -25,7 +24,7 @@ from whoosh import index as whoosh_index
 from indexer import writing
 from indexer.build import _read_one
 from indexer.corpus import assemble
-from indexer.schema import build_schema, to_fields
+from indexer.schema import STORY_FIELD, build_schema, story_reader, to_fields
 from indexer.segment_writing import (
     OUR_BLOCKS,
     WHOOSHS_BLOCKS,
@@ -267,7 +266,7 @@ def cpu_seconds(pids: set[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def test_the_writers_analyse_their_documents_while_the_stories_are_made(tmp_path, documents):
+def test_the_writers_add_their_documents_while_the_stories_are_made(tmp_path, documents):
     many = (documents * 6)[: 3 * PARALLEL_WRITE_MIN_DOCUMENTS]
     before = child_processes()
     spent = []
@@ -280,25 +279,52 @@ def test_the_writers_analyse_their_documents_while_the_stories_are_made(tmp_path
         spent.append(cpu_seconds(writers) - start)
 
     write_generation(tmp_path, many, None, None, slow_stories)
-    # Waiting for the stories without analysing ahead, the writers would use no CPU at all.
+    # Waiting for the stories, the writers would use no CPU at all.
     assert spent[0] >= 0.1, spent
     assert whoosh_index.open_dir(str(tmp_path)).doc_count() == len(many)
 
 
-def test_a_writer_analyses_at_most_so_many_documents_ahead(tmp_path, documents, monkeypatch):
-    monkeypatch.setattr(writing, "LIMITS", dataclasses.replace(writing.LIMITS, writer_documents_ahead=5))
+def test_a_writer_adds_every_document_before_it_reads_the_stories(tmp_path, documents):
+    """The stories are sent only once the writer has said it added the last document: a writer that
+    waited for them first would never get there."""
+    share = documents[:40]
+    stories = [f"s-{number}" for number in range(len(share))]
     receiving, sending = os.pipe()
-    stories = [f"s-{number}" for number in range(20)]
-    late = threading.Timer(0.5, writing.send_values, (sending, stories))
+    all_added = threading.Event()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage == "indexing" and done == total:
+            all_added.set()
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = threading.Thread(target=writing._write, args=(ix, [], share, progress, True, receiving))
+    writer.start()
+    try:
+        assert all_added.wait(timeout=60), "the writer did not add its documents before the stories came"
+    finally:
+        writing.send_values(sending, stories)
+        writer.join()
+    reader = whoosh_index.open_dir(str(tmp_path)).reader()
+    story_of = story_reader(reader)
+    assert [story_of(n) for n in range(reader.doc_count_all())] == stories
+    assert [fields["id"] for _, fields in reader.iter_docs()] == [doc.id for doc in share]
+    assert not any(STORY_FIELD in fields for _, fields in reader.iter_docs())  # a column, not a stored field
+
+
+def test_only_a_column_only_field_is_written_at_the_end_and_only_for_every_document(tmp_path, documents):
     ix = whoosh_index.create_in(str(tmp_path), build_schema())
     writer = GroupedSegmentWriter(ix)
     try:
-        late.start()
-        fields = list(writing._with_stories(writer, documents[:20], receiving))
+        for doc in documents[:3]:
+            fields = to_fields(doc)
+            del fields[STORY_FIELD]
+            writer.add_document(**fields)
+        with pytest.raises(ValueError, match="not a column-only field"):
+            writer.add_column("title", ["a", "b", "c"])
+        with pytest.raises(ValueError, match="2 values"):
+            writer.add_column(STORY_FIELD, ["a", "b"])
+        writer.add_column(STORY_FIELD, ["a", "b", "c"])
+        with pytest.raises(ValueError, match="already"):
+            writer.add_column(STORY_FIELD, ["a", "b", "c"])
     finally:
-        late.join()
         writer.cancel()
-        ix.close()
-    assert [f["story"] for f in fields] == stories
-    assert [f["id"] for f in fields] == [doc.id for doc in documents[:20]]
-    assert sum("_terms_title" in f for f in fields) == 5  # the rest were analysed as they were added
