@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -9,7 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from indexer.catalog import load_fingerprints
+from indexer.catalog import fingerprint, load_fingerprints
+from indexer.documents import Document
 from indexer.schema import stored_documents as documents_with_bodies
 from indexer.writing import current_generation, read_pointer, writer_lock
 from search_web.search import SearchIndex
@@ -151,3 +153,69 @@ def test_a_second_writer_process_gets_index_busy(tmp_path):
             assert "index busy" in second.stderr
     assert read_pointer(index)["generation"] == live
     assert run_indexer("update", str(sources), "--index", str(index)).returncode == 0  # free again
+
+
+def full_document(**changes) -> Document:
+    """A document with every field the index holds set (built afresh each call)."""
+    values = {
+        "id": "u-1",
+        "kind": "news",
+        "title": "Chip export controls",
+        "source": "news/a.md",
+        "excerpt": "Export controls tighten.",
+        "body": "Café body ✓ " * 3,
+        "url": "https://example.org/a",
+        "url_text": "",
+        "amp_url": "https://example.org/a/amp",
+        "provider": "Example",
+        "provider_domain": "example.org",
+        "topics": ["Trade", "Chips"],
+        "published": dt.datetime(2024, 5, 1, 8, 0),
+        "authors": ["A. Writer"],
+        "editors": ["E. Ditor"],
+        "parent_id": "",
+        "related_ids": ["u-2"],
+        "quality": 3,
+        "language": "en",
+        "page_starts": [0],
+        "countries": ["US", "CN"],
+        "story": "s-1",
+    }
+    return Document(**(values | changes))
+
+
+def test_a_fingerprint_changes_with_every_value_the_index_holds_and_only_with_them():
+    """Updates rewrite exactly the documents whose fingerprint changed: equal documents must hash
+    equal, and any change of what the index holds (the body included, text moved between the body
+    and another field included) must change the hash."""
+    base = fingerprint(full_document())
+    assert fingerprint(full_document()) == base
+    changes = {
+        "kind": "related",
+        "title": "Chip export control",
+        "source": "news/b.md",
+        "excerpt": "Export controls tighten",
+        "body": "Cafe body ✓ " * 3,
+        "url": "https://example.org/b",
+        "url_text": "ftp://example.org/a",
+        "amp_url": "",
+        "provider": "Example Inc",
+        "provider_domain": "example.com",
+        "topics": ["Chips", "Trade"],
+        "published": dt.datetime(2024, 5, 1, 8, 1),
+        "authors": ["A. Writer", "B"],
+        "editors": [],
+        "parent_id": "u-0",
+        "related_ids": [],
+        "quality": 4,
+        "language": "fr",
+        "page_starts": [0, 10],
+        "countries": ["US"],
+        "story": "s-2",
+    }
+    fingerprints = {name: fingerprint(full_document(**{name: value})) for name, value in changes.items()}
+    assert base not in fingerprints.values(), [n for n, f in fingerprints.items() if f == base]
+    assert len(set(fingerprints.values())) == len(changes)
+    moved = full_document(excerpt="Export controls tighten. Café", body="body ✓ " + "Café body ✓ " * 2)
+    assert fingerprint(moved) != base
+    assert fingerprint(full_document(body="")) != fingerprint(full_document(body="\0"))
