@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from indexer import sources
 from indexer.corpus import ParsedFile, parse_file
 from indexer.limits import LIMITS
 from indexer.sources import SourceFile
@@ -168,3 +173,39 @@ def test_memory_stays_bounded_while_indexing_a_5_mb_text_file(tmp_path):
     # memory is a small multiple of those limits and does not grow with the file.
     assert five - baseline < 100 * 1024, f"a 5 MB file took {(five - baseline) // 1024} MB more than a tiny one"
     assert twenty - five < 20 * 1024, f"a 20 MB file took {(twenty - five) // 1024} MB more than a 5 MB one"
+
+
+@pytest.mark.parametrize("extra", [-2, -1, 0, 1, 2, 5000])
+def test_a_file_is_read_whole_up_to_the_limit_and_no_further(tmp_path, monkeypatch, extra):
+    """Around the read limit: every byte up to it, none beyond, and the whole size reported."""
+    limit = 4096
+    monkeypatch.setattr(sources, "LIMITS", dataclasses.replace(sources.LIMITS, max_read_bytes=limit))
+    content = bytes(random.Random(extra).randrange(256) for _ in range(limit + extra))
+    (tmp_path / "a.txt").write_bytes(content)
+    read = sources.read_source(SourceFile(tmp_path, "a.txt", tmp_path / "a.txt"))
+    assert read.data == content[:limit]
+    assert read.size == len(content) and read.truncated == (len(content) > limit)
+
+
+def test_a_file_that_grows_while_it_is_read_is_read_up_to_the_limit(tmp_path, monkeypatch):
+    """A file measured before it grew (a pipe measures 0 bytes) is read on to its end or the limit."""
+    limit = 100_000
+    monkeypatch.setattr(sources, "LIMITS", dataclasses.replace(sources.LIMITS, max_read_bytes=limit))
+    os.mkfifo(tmp_path / "growing.txt")
+    content = b"x" * 70_000 + b"y" * 70_000
+
+    def write() -> None:
+        with open(tmp_path / "growing.txt", "wb") as pipe:
+            for start in range(0, len(content), 10_000):
+                pipe.write(content[start : start + 10_000])
+                pipe.flush()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        read = sources.read_source(SourceFile(tmp_path, "growing.txt", tmp_path / "growing.txt"))
+    finally:
+        with contextlib.suppress(OSError), open(tmp_path / "growing.txt", "rb") as drain:
+            drain.read()
+        writer.join()
+    assert read.data == content[:limit]
