@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import multiprocessing.pool
 import os
+import pickle
 import shutil
 import time
 from collections import Counter
@@ -27,7 +28,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from indexer.catalog import Catalog, catalog_line, fingerprint, load_catalog, load_fingerprints, write_catalog
+from indexer.catalog import (
+    Catalog,
+    catalog_header,
+    fingerprint,
+    load_catalog,
+    load_fingerprints,
+    pack_parsed,
+    unpack_parsed,
+    write_catalog,
+    write_catalog_record,
+)
 from indexer.collector import collector_paused, frozen_for_the_collector
 from indexer.columns import document_column_data, write_column_cache
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
@@ -52,8 +63,8 @@ from indexer.writing import (
     writer_lock,
 )
 
-# The catalog's lines are written here (in the index folder) while the files are read.
-CATALOG_LINES_PREFIX = ".catalog-lines-"
+# The catalog's records are written here (in the index folder) while the files are read.
+CATALOG_RECORDS_PREFIX = ".catalog-records-"
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_PARSE_MIN_FILES = 1000
 MAX_PARSE_PROCESSES = 4
@@ -139,7 +150,7 @@ class _Sources:
 
 def _run(command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool) -> Summary:
     started = time.monotonic()
-    with writer_lock(index_root), _catalog_lines(index_root) as catalog_lines, contextlib.ExitStack() as kept:
+    with writer_lock(index_root), _catalog_records(index_root) as catalog_records, contextlib.ExitStack() as kept:
         remove_stale_generations(index_root)
         live = current_generation(index_root)
         live_info = read_build_info(live) if live else {}
@@ -149,7 +160,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             catalog = load_catalog(live) if live and same_schema and command == "update" else None
             if command == "update" and catalog is None:
                 summary.note = "no index to update in place (none yet, or built by another version); built in full"
-            sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_lines)
+            sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_records)
             # A build assigns the stories while its writers start (write_generation); an update first.
             assembly = assemble(sources.parsed, stories=catalog is not None)
             documents = assembly.documents
@@ -190,9 +201,9 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
                 copy_generation(live, generation)
                 rewrite, remove = _count_changes(summary, old, fingerprints)
                 update_generation(generation, remove, [d for d in documents if d.id in rewrite], progress)
-                _write_derived_files(generation, documents, catalog_lines, fingerprints)
+                _write_derived_files(generation, documents, catalog_records, fingerprints)
             else:
-                derived = partial(_write_derived_files, generation, documents, catalog_lines, fresh_index=True)
+                derived = partial(_write_derived_files, generation, documents, catalog_records, fresh_index=True)
                 fingerprints = write_generation(generation, documents, progress, derived, _assign_stories)
                 _count_changes(summary, old, fingerprints)
             written = document_count(generation)
@@ -238,7 +249,7 @@ def _count_changes(summary: Summary, old: dict[str, str], fingerprints: dict[str
 def _write_derived_files(
     generation: Path,
     documents: list[Document],
-    catalog_lines: Path,
+    catalog_records: Path,
     fingerprints: dict[str, str] | None = None,
     *,
     fresh_index: bool = False,
@@ -251,7 +262,7 @@ def _write_derived_files(
     """
     if fingerprints is None:
         fingerprints = _fingerprints(documents)
-    write_catalog(generation, catalog_lines, fingerprints)
+    write_catalog(generation, catalog_records, fingerprints)
     with collector_paused():
         words = spelling_words(documents)
         columns = document_column_data(documents) if fresh_index else None
@@ -262,16 +273,16 @@ def _write_derived_files(
 
 
 @contextlib.contextmanager
-def _catalog_lines(index_root: Path) -> Iterator[Path]:
-    """A file for the new catalog's lines, written as the files are read.
+def _catalog_records(index_root: Path) -> Iterator[Path]:
+    """A file for the new catalog's records, written as the files are read.
 
     It is moved into the new generation; whatever ends the run otherwise, it is
     removed. Called with the writer lock held, so any other such file is a
     killed run's and goes too.
     """
-    for leftover in index_root.glob(f"{CATALOG_LINES_PREFIX}*.tmp"):
+    for leftover in index_root.glob(".catalog-*.tmp"):  # a killed run's (so named before: .catalog-lines-)
         leftover.unlink(missing_ok=True)
-    path = index_root / f"{CATALOG_LINES_PREFIX}{os.getpid()}.tmp"
+    path = index_root / f"{CATALOG_RECORDS_PREFIX}{os.getpid()}.tmp"
     try:
         yield path
     finally:
@@ -284,27 +295,29 @@ def _read_sources(
     previous_files: dict[str, str],
     summary: Summary,
     progress: Progress | None,
-    catalog_lines: Path,
+    catalog_records: Path,
 ) -> _Sources:
     """Parse every file, or take its parse result from ``catalog`` when its content is unchanged.
 
-    Each file's catalog line goes to ``catalog_lines`` as it comes.
+    Each file's catalog record goes to ``catalog_records`` as it comes.
     """
     found = list(discover(roots))
     summary.files_seen = len(found)
     result = _Sources()
     seen: set[str] = set()
     tasks = [(source, catalog.sha256(source.key) if catalog else None) for source in found]
-    with open(catalog_lines, "w", encoding="utf-8") as lines:
-        for number, (source, (item, line)) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
+    with open(catalog_records, "wb") as records:
+        pickle.dump(catalog_header(), records)
+        for number, (source, packed) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
             key = source.key
             seen.add(key)
-            if item is None:  # content unchanged: the catalog's parse result stands
-                item, line = catalog.parsed(key), catalog_line(catalog.files[key])
+            if packed is None:  # content unchanged: the catalog's parse result stands
+                packed = catalog.files[key][1]
             else:
                 result.reread.add(key)
+            item = unpack_parsed(packed)
             result.parsed.append(item)
-            lines.write(line)
+            write_catalog_record(records, key, item.sha256, packed)
             _count_file(key, item, previous_files, summary)
             if progress:
                 progress("reading", number, len(found))
@@ -332,29 +345,28 @@ def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
     return parse_bytes(source, read, defaults)
 
 
-def _read_and_record(task: tuple[SourceFile, str | None]) -> tuple[ParsedFile | None, str | None]:
-    """:func:`_read_one`, and the file's catalog line (None when unchanged).
+def _read_and_pack(task: tuple[SourceFile, str | None]) -> bytes | None:
+    """:func:`_read_one`'s parse result packed (``indexer.catalog.pack_parsed``); None when unchanged.
 
-    Encoding the line where the file is parsed puts it on every core: written
-    at the end by the building process, the catalog took 8 s of 160 at
-    100,000 documents.
+    The building process unpacks it and keeps the bytes as the file's catalog
+    record, so the result is encoded once, where the file is parsed, on every core.
     """
     item = _read_one(task)
-    return item, None if item is None else catalog_line(item)
+    return None if item is None else pack_parsed(item)
 
 
-def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[tuple[ParsedFile | None, str | None]]:
-    """:func:`_read_and_record` over every file, in order; on all cores when there are many.
+def _map_files(tasks: list[tuple[SourceFile, str | None]]) -> Iterator[bytes | None]:
+    """:func:`_read_and_pack` over every file, in order; on all cores when there are many.
 
     Parsing is a third of a build. Pool workers exit when this process dies
     (their task pipe closes), so a killed build leaves no worker behind.
     """
     processes = min(os.cpu_count() or 1, MAX_PARSE_PROCESSES)
     if len(tasks) < PARALLEL_PARSE_MIN_FILES or processes < 2:
-        yield from map(_read_and_record, tasks)
+        yield from map(_read_and_pack, tasks)
         return
     with ParsePool(processes, initializer=gc.enable, context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.imap(_read_and_record, _prefetched(tasks), chunksize=32)
+        yield from pool.imap(_read_and_pack, _prefetched(tasks), chunksize=32)
 
 
 class ParsePool(multiprocessing.pool.Pool):

@@ -12,7 +12,6 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from indexer.countries import find_countries
 from indexer.documents import Document, InvalidDocument, cap_sizes, validate
@@ -65,24 +64,6 @@ class ParsedFile:
     def key(self) -> str:
         """The file's key in manifests: its folder's name and its path."""
         return file_key(self.root_name, self.relpath)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for the catalog kept beside each index generation."""
-        return {
-            "relpath": self.relpath,
-            "root_name": self.root_name,
-            "sha256": self.sha256,
-            "documents": [d.to_record() for d in self.documents],
-            "warnings": self.warnings,
-            "skipped": self.skipped,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ParsedFile:
-        """The inverse of :meth:`to_dict`."""
-        values = dict(data)
-        values["documents"] = [Document.from_record(d) for d in values["documents"]]
-        return cls(**values)
 
 
 def parse_file(source: SourceFile) -> ParsedFile:

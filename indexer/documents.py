@@ -65,25 +65,11 @@ class Document:
         data["published"] = iso_utc(self.published)
         return data
 
-    def to_record(self) -> dict:
-        """Lossless plain data (for the catalog an update starts from)."""
-        data = self._plain_data()
-        data["published"] = self.published.isoformat() if self.published else None
-        return data
-
     def _plain_data(self) -> dict:
         """``dataclasses.asdict`` of this flat record: its lists hold only text and numbers, so
         copying each list is its deep copy (which took most of writing a catalog)."""
         values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
         return {name: list(value) if isinstance(value, list) else value for name, value in values}
-
-    @classmethod
-    def from_record(cls, data: dict) -> Document:
-        """The inverse of :meth:`to_record`."""
-        values = dict(data)
-        published = values.get("published")
-        values["published"] = dt.datetime.fromisoformat(published) if published else None
-        return cls(**values)
 
 
 class InvalidDocument(ValueError):

@@ -18,11 +18,11 @@ from indexer.build import (
     NothingIndexed,
     _map_files,
     _prefetched,
-    _read_and_record,
+    _read_and_pack,
     _read_one,
     run_build,
 )
-from indexer.catalog import CATALOG_FILE, fingerprint, load_fingerprints
+from indexer.catalog import fingerprint, load_catalog, load_fingerprints, unpack_parsed
 from indexer.corpus import assemble
 from indexer.documents import Document
 from indexer.schema import SPELLING_FILE, spelling_words, stored_documents
@@ -126,22 +126,24 @@ def test_the_catalog_is_written_while_reading_and_its_scratch_file_never_outlive
     sources, index = tmp_path / "src", tmp_path / "ix"
     write_bad_and_good(sources)
     index.mkdir()
-    (index / ".catalog-lines-4242.tmp").write_text("left by a killed run\n", "utf-8")
+    (index / ".catalog-records-4242.tmp").write_text("left by a killed run\n", "utf-8")
+    (index / ".catalog-lines-4343.tmp").write_text("left by a killed run of a version before\n", "utf-8")
     assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
-    assert not list(index.glob(".catalog-lines-*"))
-    lines = (current_generation(index) / "catalog.jsonl").read_text("utf-8").splitlines()
-    assert sorted(json.loads(line)["relpath"] for line in lines) == sorted(p.name for p in sources.iterdir())
+    assert not list(index.glob(".catalog-*"))
+    built = load_catalog(current_generation(index))
+    assert sorted(key.rsplit("/", 1)[1] for key in built.files) == sorted(p.name for p in sources.iterdir())
     (sources / "good.md").write_text(GOOD_NEWS.replace("Good record", "Better record"), "utf-8")
     assert run_indexer("update", str(sources), "--index", str(index)).returncode == 0
-    catalog = current_generation(index) / "catalog.jsonl"
-    entries = [json.loads(line) for line in catalog.read_text("utf-8").splitlines()]
-    assert len(entries) == len(lines)  # unchanged files keep their lines, the changed one has its new one
-    assert [e["documents"][0]["title"] for e in entries if e["relpath"] == "good.md"] == ["Better record"]
+    updated = load_catalog(current_generation(index))
+    assert updated.files.keys() == built.files.keys()
+    changed = [key for key in built.files if updated.files[key] != built.files[key]]
+    assert len(changed) == 1 and changed[0].endswith("/good.md")  # unchanged files keep their records
+    assert [doc.title for doc in updated.parsed(changed[0]).documents] == ["Better record"]
     for path in sources.iterdir():
         path.unlink()
     (sources / "empty.md").write_text("", "utf-8")
     assert run_indexer("build", str(sources), "--index", str(index)).returncode == 1
-    assert not list(index.glob(".catalog-lines-*"))
+    assert not list(index.glob(".catalog-*"))
 
 
 def test_exit_2_on_usage_errors(tmp_path):
@@ -310,7 +312,7 @@ def test_a_parallel_build_writes_the_fingerprints_and_spelling_of_its_documents(
     generation = current_generation(tmp_path / "index")
     assert load_fingerprints(generation) == {doc.id: fingerprint(doc) for doc in documents}
     assert json.loads((generation / SPELLING_FILE).read_text("utf-8")) == spelling_words(documents)
-    assert len(list((generation / CATALOG_FILE).open("rb"))) == PARALLEL_WRITE_MIN_DOCUMENTS
+    assert len(load_catalog(generation).files) == PARALLEL_WRITE_MIN_DOCUMENTS
 
 
 def test_files_are_handed_to_the_parse_workers_in_order_after_a_read_ahead_request(tmp_path):
@@ -320,7 +322,7 @@ def test_files_are_handed_to_the_parse_workers_in_order_after_a_read_ahead_reque
     tasks = [(source, None) for source in discover([tmp_path / "sources"])]
     (tmp_path / "sources" / "vanished.md").unlink()
     assert list(_prefetched(tasks)) == tasks
-    parsed = [item for item, _ in map(_read_and_record, _prefetched(tasks))]
+    parsed = [unpack_parsed(packed) for packed in map(_read_and_pack, _prefetched(tasks))]
     vanished = [item for item in parsed if item.relpath == "vanished.md"]
     assert len(vanished) == 1 and "cannot read file" in vanished[0].skipped
     assert sum(len(item.documents) for item in parsed) >= 40
@@ -340,13 +342,13 @@ def test_the_parse_pool_s_worker_handler_does_not_spin_while_results_wait(tmp_pa
     monkeypatch.setattr(multiprocessing.pool.Pool, "_wait_for_updates", staticmethod(counted_wait))
     Generator(seed=7, report_share=0.05).write(PARALLEL_PARSE_MIN_FILES, tmp_path / "sources")
     tasks = [(source, None) for source in discover([tmp_path / "sources"])]
-    parsed = [item for item, _ in _map_files(tasks)]
+    parsed = [unpack_parsed(packed) for packed in _map_files(tasks)]
     ours = len(wakeups)
     assert [item.relpath for item in parsed] == [source.relpath for source, _ in tasks]
     del wakeups[:]
     with multiprocessing.get_context("fork").Pool(2) as stock:
-        stock_parsed = [item for item, _ in stock.imap(_read_and_record, tasks, chunksize=32)]
-    assert [item.to_dict() for item in stock_parsed] == [item.to_dict() for item in parsed]
+        stock_parsed = [unpack_parsed(packed) for packed in stock.imap(_read_and_pack, tasks, chunksize=32)]
+    assert stock_parsed == parsed
     print(f"worker handler wakeups: ours {ours}, stock {len(wakeups)}")
     assert ours <= 5  # start, the last result, the pool's end
     assert len(wakeups) > 50  # the stock pool, on the same files: thousands here

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from indexer.catalog import fingerprint, load_fingerprints
+import pytest
+
+from indexer.catalog import CATALOG_FILE, CATALOG_FORMAT, catalog_header, fingerprint, load_catalog, load_fingerprints
 from indexer.documents import Document
 from indexer.schema import stored_documents as documents_with_bodies
 from indexer.writing import current_generation, read_pointer, writer_lock
@@ -112,6 +115,36 @@ def test_update_without_an_index_builds_in_full(tmp_path):
     _, summary = update(sources, tmp_path / "ix", tmp_path)
     assert summary["documents_indexed"] == 3 and summary["added"]["documents"] == 3
     assert "built in full" in summary["note"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "another document model", "not a catalog", "missing"])
+def test_an_update_builds_in_full_from_a_catalog_it_cannot_use(tmp_path, damage):
+    """The catalog's records are pickled parse results: cut short, written for another document model
+    (its header names Document's fields), or no catalog at all, and the update re-reads every file
+    (and says so) instead of trusting it; the index equals a rebuild."""
+    sources, index = tmp_path / "src", tmp_path / "ix"
+    write_news_records(sources, 6, related=1)
+    assert run_indexer("build", str(sources), "--index", str(index)).returncode == 0
+    catalog = current_generation(index) / CATALOG_FILE
+    assert load_catalog(current_generation(index)) is not None
+    if damage == "truncated":
+        catalog.write_bytes(catalog.read_bytes()[:-20])
+    elif damage == "another document model":
+        records = catalog.read_bytes()
+        _header, rest = pickle.loads(records), records[len(pickle.dumps(catalog_header())) :]
+        catalog.write_bytes(pickle.dumps(("geosearch catalog", CATALOG_FORMAT, ("id", "title"))) + rest)
+    elif damage == "not a catalog":
+        catalog.write_text('{"relpath": "r1.md"}\n', "utf-8")
+    else:
+        catalog.unlink()
+    assert load_catalog(current_generation(index)) is None
+    (sources / "r1.md").write_text((sources / "r1.md").read_text("utf-8").replace("Sanctions item 1", "Tariffs 1"))
+    _, summary = update(sources, index, tmp_path)
+    assert "built in full" in summary["note"]
+    assert summary["unchanged_files"] == 5 and summary["updated"]["files"] == ["src/r1.md"]
+    assert run_indexer("build", str(sources), "--index", str(tmp_path / "rebuilt")).returncode == 0
+    assert stored_documents(index) == stored_documents(tmp_path / "rebuilt")
+    assert load_catalog(current_generation(index)) is not None  # the update wrote a sound one
 
 
 def test_update_defaults_to_the_folders_of_the_live_index(tmp_path):
