@@ -146,6 +146,9 @@ class _Sources:
 
     parsed: list[ParsedFile] = field(default_factory=list)
     reread: set[str] = field(default_factory=set)
+    # Noted as the files come (a loop over a million files each, on one core, afterwards):
+    hashes: dict[str, str] = field(default_factory=dict)  # file key -> content hash
+    documents_by_root: Counter[str] = field(default_factory=Counter)  # folder name -> documents before assembly
 
 
 def _run(command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool) -> Summary:
@@ -176,12 +179,12 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         old = catalog.fingerprints if catalog else (load_fingerprints(live) if live and same_schema else {})
         summary.documents_indexed = len(documents)
         summary.documents_by_kind = dict(Counter(d.kind for d in documents))
-        by_root = _documents_by_root(roots, sources.parsed)
+        by_root = _documents_by_root(roots, sources)
         if not allow_shrink:
             _check_plausible(live_info, by_root, len(documents))
         build_info = {
             "roots": [str(r.resolve()) for r in roots],
-            "files": {p.key: p.sha256 for p in sources.parsed},
+            "files": sources.hashes,
             "documents": len(documents),
             "documents_by_root": by_root,
         }
@@ -317,6 +320,8 @@ def _read_sources(
                 result.reread.add(key)
             item = unpack_parsed(packed)
             result.parsed.append(item)
+            result.hashes[key] = item.sha256
+            result.documents_by_root[item.root_name] += len(item.documents)
             write_catalog_record(records, key, item.sha256, packed)
             _count_file(key, item, previous_files, summary)
             if progress:
@@ -408,20 +413,20 @@ def _report_problems(sources: _Sources, assembly_warnings: list[Problem], summar
     """Skips and warnings of the files read in this run (an update does not repeat old news)."""
     reread_paths = set()
     for item in sources.parsed:
-        if only_reread and item.key not in sources.reread:
-            continue
-        reread_paths.add(item.relpath)
+        if only_reread:
+            if item.key not in sources.reread:
+                continue
+            reread_paths.add(item.relpath)
         if item.skipped:
             summary.skipped.append(Problem(item.relpath, item.skipped))
-        summary.warnings.extend(Problem(item.relpath, w) for w in item.warnings)
+        if item.warnings:
+            summary.warnings.extend(Problem(item.relpath, w) for w in item.warnings)
     summary.warnings.extend(w for w in assembly_warnings if not only_reread or w.path in reread_paths)
 
 
-def _documents_by_root(roots: list[Path], parsed: list[ParsedFile]) -> dict[str, int]:
-    counts = {root.resolve().name: 0 for root in roots if root.is_dir()}
-    for item in parsed:
-        counts[item.root_name] = counts.get(item.root_name, 0) + len(item.documents)
-    return counts
+def _documents_by_root(roots: list[Path], sources: _Sources) -> dict[str, int]:
+    """Documents each source folder gave before assembly (0 for a folder that gave none)."""
+    return {root.resolve().name: 0 for root in roots if root.is_dir()} | sources.documents_by_root
 
 
 def _check_plausible(live_info: dict[str, Any], by_root: dict[str, int], total: int) -> None:

@@ -191,11 +191,13 @@ def test_a_file_that_grows_while_it_is_read_is_read_up_to_the_limit(tmp_path, mo
     """A file measured before it grew (a pipe measures 0 bytes) is read on to its end or the limit."""
     limit = 100_000
     monkeypatch.setattr(sources, "LIMITS", dataclasses.replace(sources.LIMITS, max_read_bytes=limit))
-    os.mkfifo(tmp_path / "growing.txt")
+    fifo = tmp_path / "growing.txt"
+    os.mkfifo(fifo)
     content = b"x" * 70_000 + b"y" * 70_000
 
     def write() -> None:
-        with open(tmp_path / "growing.txt", "wb") as pipe:
+        # The reader stops at the limit and closes its end: the rest finds the pipe broken.
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as pipe:
             for start in range(0, len(content), 10_000):
                 pipe.write(content[start : start + 10_000])
                 pipe.flush()
@@ -203,9 +205,15 @@ def test_a_file_that_grows_while_it_is_read_is_read_up_to_the_limit(tmp_path, mo
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        read = sources.read_source(SourceFile(tmp_path, "growing.txt", tmp_path / "growing.txt"))
+        read = sources.read_source(SourceFile(tmp_path, "growing.txt", fifo))
     finally:
-        with contextlib.suppress(OSError), open(tmp_path / "growing.txt", "rb") as drain:
-            drain.read()
-        writer.join()
+        # Whatever happened, let the writer end: a non-blocking open of the read end never waits.
+        release = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            while writer.is_alive():
+                with contextlib.suppress(BlockingIOError):
+                    os.read(release, 65536)
+                writer.join(0.01)
+        finally:
+            os.close(release)
     assert read.data == content[:limit]
