@@ -165,6 +165,11 @@ class EnglishTokenizer(Tokenizer):
         # map and filter run in C; only a word not seen before costs a Python call.
         return list(filter(None, map(self._terms.__getitem__, TOKEN_PATTERN.findall(value))))
 
+    def words(self, value: str, start: int = 0, end: int | None = None) -> list[str]:
+        """The words of ``value[start:end]`` as written: ``terms`` is each one's ``term_of`` but the
+        dropped ones (""). ``start`` and ``end`` must not cut a word (pieces are cut at white space)."""
+        return TOKEN_PATTERN.findall(value, start, len(value) if end is None else end)
+
     def marked_terms(self, value: str) -> tuple[list[str], list[int]]:
         """``terms(value)``, and its marks: each piece's first character and first word position, flat."""
         starts = piece_starts(value)

@@ -12,12 +12,13 @@ import bisect
 import calendar
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from whoosh import columns, fields
 
-from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer
+from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer, piece_starts
 from indexer.documents import Document
 
 TITLE_BOOST = 3.0
@@ -213,12 +214,36 @@ def story_of(doc: Document) -> str:
     return doc.story or doc.id
 
 
-def to_fields(doc: Document, *, derived: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Marking:
+    """A long text field tokenised in pieces, with where each piece starts (character offset and word
+    position: its marks) kept in a column of their own (see ``EnglishTokenizer.marked_terms``)."""
+
+    field: str
+    column: str
+    min_chars: int  # texts of more characters are marked
+
+    def starts(self, text: str) -> list[int] | None:
+        """Where the pieces of ``text`` start, or None when it is too short to be marked."""
+        return piece_starts(text) if len(text) > self.min_chars else None
+
+    @staticmethod
+    def value(starts: list[int], positions: list[int]) -> bytes:
+        """The column value of the marks: (character offset, word position) of each piece, 32-bit."""
+        return np.column_stack((starts, positions)).astype("<u4").tobytes()
+
+
+BODY_MARKING = Marking("body", BODY_MARKS, MARKED_BODY_CHARS)
+
+
+def to_fields(doc: Document, *, derived: bool = True, marks: bool = True) -> dict[str, Any]:
     """The field values Whoosh stores and indexes for one document.
 
     A long body's marks are made while it is tokenised, and its terms are
     handed on as ``_terms_body`` (Whoosh ignores names that start with an
     underscore; a build's writer uses them instead of tokenising it again).
+    ``marks=False`` leaves both to a writer that makes the marks as it
+    tokenises (``GroupedSegmentWriter`` with :data:`BODY_MARKING`).
     ``derived=False`` leaves out what follows from the body (its column copy,
     marks and terms): what a fingerprint needs.
     """
@@ -255,9 +280,9 @@ def to_fields(doc: Document, *, derived: bool = True) -> dict[str, Any]:
     }
     if derived:
         values[BODY_COLUMN] = doc.body.encode("utf-8") or None
-        if len(doc.body) > MARKED_BODY_CHARS:
-            terms, marks = _MARKING.marked_terms(doc.body)
-            values[BODY_MARKS] = np.array(marks, dtype="<u4").tobytes()
+        if marks and len(doc.body) > MARKED_BODY_CHARS:
+            terms, flat_marks = _MARKING.marked_terms(doc.body)
+            values[BODY_MARKS] = Marking.value(flat_marks[0::2], flat_marks[1::2])
             values["_terms_body"] = terms
     if doc.published is not None:
         values["published"] = doc.published

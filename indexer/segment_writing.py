@@ -35,7 +35,7 @@ import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import md5
 from itertools import groupby
@@ -49,6 +49,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
 from indexer.analysis import POSITION_BYTES, EnglishTokenizer, PackedPositions
+from indexer.schema import Marking
 
 # Bytes one pooled posting takes in memory (its tuple, term bytes, weight and value),
 # used to decide when a run goes to disk; measured about 190 on generated documents.
@@ -112,12 +113,12 @@ class TermGroupedPool(PostingPool):
         self.run_postings = max(1, limitmb * 2**20 // POSTING_BYTES)
         self.packed: dict[str, PackedTextTokens] = {}  # packed-position text fields, kept as tokens
 
-    def add_tokens(self, fieldname: str, field_boost: float, terms: list[str], docnum: int, boost: float) -> None:
-        """Pool one document's ``terms`` (in order) of a packed-position text field."""
+    def packed_tokens(self, fieldname: str, field_boost: float, analyzer: EnglishTokenizer) -> PackedTextTokens:
+        """Where a packed-position text field's tokens are pooled (made on first use)."""
         tokens = self.packed.get(fieldname)
         if tokens is None:
-            tokens = self.packed[fieldname] = PackedTextTokens(field_boost)
-        tokens.add(terms, docnum, boost)
+            tokens = self.packed[fieldname] = PackedTextTokens(field_boost, analyzer)
+        return tokens
 
     def add(self, item: tuple) -> None:
         self.extend(item[0], [item])
@@ -195,16 +196,46 @@ class PackedTextTokens:
     (``tests/test_segment_writing.py`` compares the files with Whoosh's writer).
     """
 
-    def __init__(self, field_boost: float) -> None:
+    def __init__(self, field_boost: float, analyzer: EnglishTokenizer) -> None:
         self.field_boost = field_boost
         self.numbers = _TermNumbers()
+        self.numbers[""] = 0  # what a dropped word is numbered: never among the tokens
+        self.analyzer = analyzer
+        self.word_numbers = _WordNumbers(analyzer.term_of, self.numbers)
         self.tokens = array("I")
         self.value_ends = array("q")  # where each document's tokens end
         self.docnums = array("q")
         self.boosts = array("d")
 
-    def add(self, terms: list[str], docnum: int, boost: float) -> None:
+    def add(self, terms: list[str], docnum: int, boost: float) -> int:
+        """Pool one document's ``terms`` (as the analyzer gave them, in order); returns how many."""
+        first = len(self.tokens)
         self.tokens.extend(map(self.numbers.__getitem__, terms))
+        self._ended(docnum, boost)
+        return len(self.tokens) - first
+
+    def add_text(
+        self, text: str, docnum: int, boost: float, piece_starts: list[int] | None = None
+    ) -> tuple[int, list[int]]:
+        """Pool the terms of one document's ``text``; returns how many, and the word position at each
+        of ``piece_starts`` (character offsets cutting it at white space: see ``indexer.schema.Marking``).
+
+        The words go straight to term numbers (word as written -> number, in C but for a new
+        word): by way of a list of terms, a long report's body took half as long again.
+        """
+        tokens, numbered, words = self.tokens, self.word_numbers.__getitem__, self.analyzer.words
+        first = len(tokens)
+        positions = []
+        if piece_starts is None:
+            tokens.extend(filter(None, map(numbered, words(text))))
+        else:
+            for start, end in zip(piece_starts, [*piece_starts[1:], len(text)], strict=True):
+                positions.append(len(tokens) - first)
+                tokens.extend(filter(None, map(numbered, words(text, start, end))))
+        self._ended(docnum, boost)
+        return len(tokens) - first, positions
+
+    def _ended(self, docnum: int, boost: float) -> None:
         self.value_ends.append(len(self.tokens))
         self.docnums.append(docnum)
         self.boosts.append(boost)
@@ -285,12 +316,41 @@ class _TermNumbers(dict):
         return number
 
 
+class _WordNumbers(dict):
+    """Word as written -> its term's number (0: a word the analyzer drops), looked up once per word.
+
+    At ``limit`` words it starts over (misspelt and generated words would grow it without bound);
+    the term numbers stay.
+    """
+
+    def __init__(self, term_of: Callable[[str], str], numbers: _TermNumbers, limit: int = 200_000) -> None:
+        super().__init__()
+        self.term_of, self.numbers, self.limit = term_of, numbers, limit
+
+    def __missing__(self, word: str) -> int:
+        number = self.numbers[self.term_of(word)]
+        if len(self) >= self.limit:
+            self.clear()
+        self[word] = number
+        return number
+
+
 class GroupedSegmentWriter(SegmentWriter):
     """``SegmentWriter`` with a :class:`TermGroupedPool` and a block-at-a-time commit."""
 
-    def __init__(self, ix: Any, limitmb: int = 128, blocks: BlockFormat = OUR_BLOCKS, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        ix: Any,
+        limitmb: int = 128,
+        blocks: BlockFormat = OUR_BLOCKS,
+        marking: Marking | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``marking``: a field whose long texts this writer marks as it tokenises them, when the
+        document does not bring its marks (``indexer.schema.to_fields(..., marks=False)``)."""
         super().__init__(ix, limitmb=limitmb, **kwargs)
         self.blocks = blocks
+        self.marking = marking
         if self.segments:
             raise ValueError("GroupedSegmentWriter writes fresh indexes only (no segments to merge)")
         self.pool = TermGroupedPool(self._tempstorage, self.newsegment, limitmb=limitmb)
@@ -329,7 +389,7 @@ class GroupedSegmentWriter(SegmentWriter):
                 length = 0
                 if field.indexed:
                     boost = self._field_boost(fields, name, document_boost)
-                    length = self._index(name, field, value, docnum, boost, fields.get(f"_terms_{name}"))
+                    length = self._index(name, field, value, docnum, boost, fields)
                 kept = fields.get(f"_stored_{name}", value)
                 per_document.add_field(name, field, kept if field.stored else None, length)
                 if field.column_type and kept is not None:
@@ -364,17 +424,27 @@ class GroupedSegmentWriter(SegmentWriter):
             if value is not None:
                 column.add(docnum, field.to_column_value(value))
 
-    def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float, terms: list[str] | None) -> int:
+    def _index(self, name: str, field: Any, value: Any, docnum: int, boost: float, fields: dict[str, Any]) -> int:
         """Pool the postings of one field of one document; returns its length (0: not scorable).
 
-        ``terms``: the field's terms as its analyzer gives them, when the caller
-        already has them (``_terms_<field>``, see ``indexer.schema.to_fields``).
+        A packed-position text comes with its terms when the caller has them
+        already (``_terms_<field>``, see ``indexer.schema.to_fields``); the
+        marked field's long text without its marks is marked here.
         """
         if name in self._packed and isinstance(value, str):
-            if terms is None:
-                terms = field.analyzer.terms(value)
-            self.pool.add_tokens(name, field.format.field_boost, terms, docnum, boost)
-            return len(terms) if field.scorable else 0
+            tokens = self.pool.packed_tokens(name, field.format.field_boost, field.analyzer)
+            terms = fields.get(f"_terms_{name}")
+            if terms is not None:
+                length = tokens.add(terms, docnum, boost)
+            else:
+                marking = self.marking
+                marked = marking is not None and marking.field == name and marking.column not in fields
+                starts = marking.starts(value) if marked else None
+                length, positions = tokens.add_text(value, docnum, boost, starts)
+                if starts is not None:
+                    column = self.schema[marking.column].column_type
+                    self.perdocwriter.add_column_value(marking.column, column, marking.value(starts, positions))
+            return length if field.scorable else 0
         postings = list(field.index(value))
         self.pool.extend(name, [(name, text, docnum, weight * boost, encoded) for text, _, weight, encoded in postings])
         return sum(posting[1] for posting in postings) if field.scorable else 0

@@ -43,7 +43,7 @@ from indexer.collector import frozen_for_the_collector
 from indexer.columns import ARRAYS_FILE, VALUES_FILE
 from indexer.documents import Document
 from indexer.processes import die_with_parent
-from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, STORY_FIELD, build_schema, to_fields
+from indexer.schema import BODY_MARKING, SCHEMA_VERSION, SPELLING_FILE, STORY_FIELD, build_schema, to_fields
 from indexer.segment_writing import GroupedSegmentWriter
 
 POINTER_FILE = "CURRENT"
@@ -349,12 +349,15 @@ def _write(
     ``stories_from`` (a fresh index only): a pipe that brings the documents'
     stories, read once every document is added; their column is written then.
     """
-    writer = GroupedSegmentWriter(ix, limitmb=WRITER_MEMORY_MB) if fresh else ix.writer(limitmb=WRITER_MEMORY_MB)
+    if fresh:  # long bodies are marked by the writer as it tokenises them
+        writer = GroupedSegmentWriter(ix, limitmb=WRITER_MEMORY_MB, marking=BODY_MARKING)
+    else:
+        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
     try:
         for doc_id in delete_ids:
             writer.delete_by_term("id", doc_id)
         for number, doc in enumerate(documents, start=1):
-            fields = to_fields(doc)
+            fields = to_fields(doc, marks=not fresh)
             if stories_from is not None:
                 del fields[STORY_FIELD]  # not made yet: written below
             writer.add_document(**fields)

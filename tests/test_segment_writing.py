@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 from indexer import writing
 from indexer.build import _read_one
 from indexer.corpus import assemble
-from indexer.schema import STORY_FIELD, build_schema, story_reader, to_fields
+from indexer.schema import BODY_MARKING, STORY_FIELD, build_schema, story_reader, to_fields
 from indexer.segment_writing import (
     OUR_BLOCKS,
     WHOOSHS_BLOCKS,
@@ -68,17 +68,24 @@ def documents(parsed_files):
     return assemble(parsed_files).documents
 
 
-def write(folder, documents, grouped: bool, limitmb: int = 256, blocks: BlockFormat = WHOOSHS_BLOCKS):
+def write(
+    folder, documents, grouped: bool, limitmb: int = 256, blocks: BlockFormat = WHOOSHS_BLOCKS, marks: bool = False
+):
     """Index ``documents`` into a new index in ``folder`` with one writer; returns that writer's pool.
 
-    ``blocks``: the grouped writer's block format (by default Whoosh's own).
+    ``blocks``: the grouped writer's block format (by default Whoosh's own). ``marks``: the grouped
+    writer marks long bodies itself (as a build's writers do) instead of taking marks and terms from
+    ``to_fields``.
     """
     folder.mkdir(exist_ok=True)
     ix = whoosh_index.create_in(str(folder), build_schema())
-    writer = GroupedSegmentWriter(ix, limitmb=limitmb, blocks=blocks) if grouped else ix.writer(limitmb=limitmb)
+    if grouped:
+        writer = GroupedSegmentWriter(ix, limitmb=limitmb, blocks=blocks, marking=BODY_MARKING if marks else None)
+    else:
+        writer = ix.writer(limitmb=limitmb)
     pool = writer.pool
     for doc in documents:
-        writer.add_document(**to_fields(doc))
+        writer.add_document(**to_fields(doc, marks=not (grouped and marks)))
     writer.commit()
     ix.close()
     return pool
@@ -98,15 +105,18 @@ def segment_files(folder) -> dict[str, bytes]:
 
 
 # 0.1 MB: the pool (fields other than the packed text, which stays in memory as tokens) spills runs.
+@pytest.mark.parametrize("marks", [False, True], ids=["marks given", "marks made by the writer"])
 @pytest.mark.parametrize("limitmb", [256, 0.1], ids=["in memory", "spilled runs"])
-def test_every_segment_file_equals_whooshs_own(tmp_path, documents, limitmb):
+def test_every_segment_file_equals_whooshs_own(tmp_path, documents, limitmb, marks):
+    assert sum(len(doc.body) > BODY_MARKING.min_chars for doc in documents) >= 10, "too few long bodies"
     write(tmp_path / "whoosh", documents, grouped=False, limitmb=limitmb)
-    pool = write(tmp_path / "grouped", documents, grouped=True, limitmb=limitmb)
+    pool = write(tmp_path / "grouped", documents, grouped=True, limitmb=limitmb, marks=marks)
     assert isinstance(pool, TermGroupedPool)
     if limitmb < 1:
         assert pool.run_postings < 1000, "a 0.1 MB pool must spill runs for this test to test them"
     expected, written = segment_files(tmp_path / "whoosh"), segment_files(tmp_path / "grouped")
     assert {"SEGMENT.pst", "SEGMENT.trm", "SEGMENT._stored.col", "SEGMENT._body_len.col"} <= set(expected)
+    assert "SEGMENT.body_marks.col" in expected
     assert sorted(written) == sorted(expected)
     for name, content in expected.items():
         assert written[name] == content, name
