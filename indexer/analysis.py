@@ -270,6 +270,34 @@ class _WordTerms(dict):
         return term
 
 
+class TermNumbers(dict):
+    """Term -> its number, numbered as first seen (a new term is numbered on lookup)."""
+
+    def __missing__(self, term: str) -> int:
+        number = self[term] = len(self)
+        return number
+
+
+class WordNumbers(dict):
+    """Word as written -> its term's number in ``numbers`` (where "" must be 0: a word the analyzer
+    drops), the analyzer's ``term_of`` looked up once per word.
+
+    At ``limit`` words it starts over (misspelt and generated words would grow it without bound);
+    the term numbers stay.
+    """
+
+    def __init__(self, term_of: Callable[[str], str], numbers: TermNumbers, limit: int = 200_000) -> None:
+        super().__init__()
+        self.term_of, self.numbers, self.limit = term_of, numbers, limit
+
+    def __missing__(self, word: str) -> int:
+        number = self.numbers[self.term_of(word)]
+        if len(self) >= self.limit:
+            self.clear()
+        self[word] = number
+        return number
+
+
 def english_analyzer() -> EnglishTokenizer:
     """The analyzer of every full-text field."""
     return EnglishTokenizer()

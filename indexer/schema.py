@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import calendar
-from collections import Counter
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 from whoosh import columns, fields
 
-from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer, piece_starts
+from indexer.analysis import (
+    EnglishTokenizer,
+    PackedPositions,
+    TermNumbers,
+    WordNumbers,
+    english_analyzer,
+    piece_starts,
+)
 from indexer.documents import Document
 
 TITLE_BOOST = 3.0
@@ -189,12 +196,20 @@ def spelling_words(documents: Iterable[Document]) -> dict[str, int]:
 
     Kept as a file beside the index rather than as a Whoosh field: a field
     cost a quarter of the indexing time for a feature used on failed queries.
+    Words are numbered and counted with one ``bincount``: a ``Counter`` of each
+    document's set of words took 3.3 s at 100,000 documents, this 2.2.
     """
     tokenizer = EnglishTokenizer(stem=False)
-    counts: Counter[str] = Counter()
+    numbers = TermNumbers()
+    numbers[""] = 0  # the words the tokenizer drops
+    numbered = WordNumbers(tokenizer.term_of, numbers).__getitem__
+    seen = array("I")  # each document's distinct word numbers, one after the other
     for doc in documents:
-        counts.update(set(tokenizer.terms(f"{doc.title}\n{doc.excerpt}")))
-    return dict(counts)
+        words = set(map(numbered, tokenizer.words(doc.title)))
+        words.update(map(numbered, tokenizer.words(doc.excerpt)))
+        seen.extend(words)
+    counts = np.bincount(np.frombuffer(seen, dtype=np.uint32), minlength=len(numbers)).tolist()
+    return {word: counts[number] for word, number in numbers.items() if number}
 
 
 def date_key_of(doc: Document) -> int:

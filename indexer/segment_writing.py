@@ -35,7 +35,7 @@ import pickle
 import struct
 import zlib
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from hashlib import md5
 from itertools import groupby
@@ -48,7 +48,7 @@ from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
-from indexer.analysis import POSITION_BYTES, EnglishTokenizer, PackedPositions
+from indexer.analysis import POSITION_BYTES, EnglishTokenizer, PackedPositions, TermNumbers, WordNumbers
 from indexer.schema import Marking
 
 # Bytes one pooled posting takes in memory (its tuple, term bytes, weight and value),
@@ -198,10 +198,10 @@ class PackedTextTokens:
 
     def __init__(self, field_boost: float, analyzer: EnglishTokenizer) -> None:
         self.field_boost = field_boost
-        self.numbers = _TermNumbers()
+        self.numbers = TermNumbers()
         self.numbers[""] = 0  # what a dropped word is numbered: never among the tokens
         self.analyzer = analyzer
-        self.word_numbers = _WordNumbers(analyzer.term_of, self.numbers)
+        self.word_numbers = WordNumbers(analyzer.term_of, self.numbers)
         self.tokens = array("I")
         self.value_ends = array("q")  # where each document's tokens end
         self.docnums = array("q")
@@ -306,33 +306,6 @@ class _PostingArrays:
         byte_ends = (self.last[low:high] * POSITION_BYTES).tolist()
         packed = [self.positions[a:b] for a, b in zip(byte_starts, byte_ends, strict=True)]
         return self.documents[low:high].tolist(), self.weights[low:high].tolist(), packed
-
-
-class _TermNumbers(dict):
-    """Term -> its number, numbered as first seen (a new term is numbered on lookup)."""
-
-    def __missing__(self, term: str) -> int:
-        number = self[term] = len(self)
-        return number
-
-
-class _WordNumbers(dict):
-    """Word as written -> its term's number (0: a word the analyzer drops), looked up once per word.
-
-    At ``limit`` words it starts over (misspelt and generated words would grow it without bound);
-    the term numbers stay.
-    """
-
-    def __init__(self, term_of: Callable[[str], str], numbers: _TermNumbers, limit: int = 200_000) -> None:
-        super().__init__()
-        self.term_of, self.numbers, self.limit = term_of, numbers, limit
-
-    def __missing__(self, word: str) -> int:
-        number = self.numbers[self.term_of(word)]
-        if len(self) >= self.limit:
-            self.clear()
-        self[word] = number
-        return number
 
 
 class GroupedSegmentWriter(SegmentWriter):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from indexer.analysis import EnglishTokenizer
 from indexer.build import (
     PARALLEL_PARSE_MIN_FILES,
     NothingIndexed,
@@ -300,6 +301,30 @@ def test_no_collection_of_the_building_process_walks_what_reading_made(tmp_path)
     assert summary.documents_indexed >= 1500
     assert documents_walked, "no young collection after reading: nothing was observed"
     assert max(documents_walked) == 0, documents_walked
+
+
+def test_the_spelling_dictionary_counts_each_word_once_per_document(tmp_path):
+    """The did-you-mean dictionary is, per document, the set of unstemmed terms of its title and
+    excerpt, counted over documents: checked against that plain definition."""
+    Generator(seed=9, report_share=0.1).write(300, tmp_path / "sources")
+    documents = assemble([_read_one((source, None)) for source in discover([tmp_path / "sources"])]).documents
+    edge_texts = [
+        ("Café’s café CAFÉ the it", "U.S. exports—and the U.S.'s; x'y o'neill"),
+        ("", "word word word"),
+        ("Ending with word", "word starting"),
+        ("a " * 50 + "Ünïcödé", "ünïcödé " + "x" * 41),
+    ]
+    documents += [
+        Document(id=f"edge-{n}", kind="report", title=title or "untitled", source="s", excerpt=excerpt)
+        for n, (title, excerpt) in enumerate(edge_texts)
+    ]
+    tokenizer = EnglishTokenizer(stem=False)
+    plain: dict[str, int] = {}
+    for doc in documents:
+        for word in set(tokenizer.terms(f"{doc.title}\n{doc.excerpt}")):
+            plain[word] = plain.get(word, 0) + 1
+    assert spelling_words(documents) == plain
+    assert plain["word"] == 2 and plain["cafe"] == 1 and "the" not in plain
 
 
 def test_a_parallel_build_writes_the_fingerprints_and_spelling_of_its_documents(tmp_path):
