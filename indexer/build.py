@@ -344,7 +344,7 @@ def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
         read = read_source(source)
     except OSError as exc:
         return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
-    defaults = defaults_for(source.root, source.relpath)
+    defaults = defaults_for(source.root, source.relpath, source.metadata_folders)
     if known_sha is not None and known_sha == content_hash(read.data, defaults.digest):
         return None
     return parse_bytes(source, read, defaults)

@@ -77,7 +77,7 @@ def parse_file(source: SourceFile) -> ParsedFile:
 
 def source_hash(source: SourceFile, data: bytes) -> str:
     """What identifies a file's documents: its content and its folder defaults."""
-    return content_hash(data, defaults_for(source.root, source.relpath).digest)
+    return content_hash(data, defaults_for(source.root, source.relpath, source.metadata_folders).digest)
 
 
 def parse_bytes(source: SourceFile, read: SourceBytes, defaults: FolderDefaults | None = None) -> ParsedFile:
@@ -85,7 +85,7 @@ def parse_bytes(source: SourceFile, read: SourceBytes, defaults: FolderDefaults 
 
     ``defaults`` are the file's folder defaults when the caller has them already.
     """
-    defaults = defaults or defaults_for(source.root, source.relpath)
+    defaults = defaults or defaults_for(source.root, source.relpath, source.metadata_folders)
     parsed = ParsedFile(source.relpath, source.root_name, content_hash(read.data, defaults.digest))
     try:
         documents, warnings = _parse(source, read)

@@ -27,8 +27,8 @@ from typing import Any
 import yaml
 
 from indexer.documents import Document
+from indexer.sources import METADATA_FILE
 
-METADATA_FILE = "_source.yaml"
 FIELDS = ("provider", "provider_domain", "topics", "kind", "language")
 DEFAULT_KINDS = ("news", "report")
 MAX_METADATA_BYTES = 64 * 1024
@@ -69,13 +69,20 @@ class FolderDefaults:
             doc.kind = values["kind"]
 
 
-def defaults_for(root: Path, relpath: str) -> FolderDefaults:
-    """The defaults for the file at ``relpath`` under ``root``; bad metadata files are passed over."""
+def defaults_for(root: Path, relpath: str, metadata_folders: tuple[str, ...] | None = None) -> FolderDefaults:
+    """The defaults for the file at ``relpath`` under ``root``; bad metadata files are passed over.
+
+    ``metadata_folders``: the folders on the way that hold a metadata file, relative to ``root``
+    ("" for root itself), as discovery found them (``SourceFile.metadata_folders``); only those are
+    read. Otherwise each folder is looked at: two ``stat`` calls a file, 13 µs.
+    """
     merged: dict[str, Any] = {}
-    folder = str(root)
-    # Plain strings rather than Paths: this runs for every file read, and Path joins cost 90 µs a file.
-    for part in ["", *relpath.split("/")[:-1]]:
-        folder = os.path.join(folder, part) if part else folder
+    if metadata_folders is None:
+        parts = relpath.split("/")[:-1]
+        metadata_folders = tuple("/".join(parts[:depth]) for depth in range(len(parts) + 1))
+    for inside in metadata_folders:
+        # Plain strings rather than Paths: this runs for every file read, and Path joins cost 90 µs a file.
+        folder = os.path.join(str(root), inside) if inside else str(root)
         try:
             merged.update(_metadata_in(folder))
         except BadMetadata:

@@ -16,6 +16,8 @@ from typing import Any
 
 from indexer.limits import LIMITS
 
+# A folder's metadata file (indexer.folders), named here for discovery.
+METADATA_FILE = "_source.yaml"
 # Suffixes read as sources. Text files are told apart by content (news record or report).
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".text"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -46,6 +48,9 @@ class SourceFile:
     root: Path  # the source folder it was found under
     relpath: str  # relative to root, with "/" separators
     path: Path
+    # The folders on its way from root (relative, "" for root itself) that held a folder metadata file
+    # when it was found; None: not known (then each is looked at). See indexer.folders.defaults_for.
+    metadata_folders: tuple[str, ...] | None = None
 
     @property
     def root_name(self) -> str:
@@ -86,16 +91,21 @@ def discover(roots: list[Path]) -> Iterator[SourceFile]:
         if root.is_file():
             yield SourceFile(root.parent, root.name, root)
             continue
+        # A folder's files come after the folders above it: which of those hold metadata is known.
+        with_metadata: dict[str, tuple[str, ...]] = {}
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             # Paths are made once per folder: per file they were 19 µs, 19 s of a build at a million files.
             folder = Path(dirpath)
             inside = folder.relative_to(root).as_posix()
-            prefix = "" if inside == "." else f"{inside}/"
+            inside = "" if inside == "." else inside
+            above = with_metadata.get(inside.rpartition("/")[0], ()) if inside else ()
+            metadata = with_metadata[inside] = (*above, inside) if METADATA_FILE in filenames else above
+            prefix = f"{inside}/" if inside else ""
             for name in sorted(filenames):
                 if name.startswith(".") or suffix_of(name) not in SOURCE_SUFFIXES:
                     continue
-                yield SourceFile(root, prefix + name, folder / name)
+                yield SourceFile(root, prefix + name, folder / name, metadata)
 
 
 @dataclass(frozen=True)

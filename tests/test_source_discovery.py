@@ -7,7 +7,8 @@ from pathlib import Path, PurePath
 from hypothesis import given
 from hypothesis import strategies as st
 
-from indexer.sources import SOURCE_SUFFIXES, discover, suffix_of
+from indexer.folders import defaults_for
+from indexer.sources import METADATA_FILE, SOURCE_SUFFIXES, discover, suffix_of
 
 NAMES = [
     "a.md",
@@ -61,6 +62,38 @@ def test_a_single_file_root_is_its_own_source(tmp_path):
     single.write_text("x", "utf-8")
     (source,) = discover([single])
     assert (source.root, source.relpath, source.path) == (tmp_path.resolve(), "one.md", single.resolve())
+
+
+def test_discovery_tells_each_file_which_of_its_folders_hold_metadata(tmp_path):
+    """Folder defaults read only the folders discovery found a _source.yaml in; they must be the
+    defaults of looking at every folder on the way (nearer overrides farther, bad ones passed over)."""
+    root = tmp_path / "sources"
+    metadata = {
+        "": "provider: Root Publisher\ntopics: [Trade]\n",
+        "a": "provider: A Publisher\nprovider_domain: a.example\n",
+        "a/b/c": "topics: [Chips]\nlanguage: fr\n",
+        "d": "kind: [not, a, kind]\n",  # bad: passed over
+        ".hidden": "provider: Hidden\n",
+    }
+    for folder in ["", "a", "a/b", "a/b/c", "a/x", "d", "d/e", ".hidden", "z"]:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / "news.md").write_text("x", "utf-8")
+    for folder, text in metadata.items():
+        (root / folder / METADATA_FILE).write_text(text, "utf-8")
+    found = {source.relpath: source for source in discover([root])}
+    assert found["a/b/c/news.md"].metadata_folders == ("", "a", "a/b/c")
+    assert found["a/x/news.md"].metadata_folders == ("", "a")
+    assert found["z/news.md"].metadata_folders == ("",)
+    for source in found.values():
+        told = defaults_for(source.root, source.relpath, source.metadata_folders)
+        assert told == defaults_for(source.root, source.relpath), source.relpath
+    assert defaults_for(found["a/b/c/news.md"].root, "a/b/c/news.md").values == {
+        "provider": "A Publisher",
+        "provider_domain": "a.example",
+        "topics": ["Chips"],
+        "language": "fr",
+    }
+    assert defaults_for(found["d/e/news.md"].root, "d/e/news.md").values["provider"] == "Root Publisher"
 
 
 # Few characters, dots among them, so that every shape of name comes up. Names that start with
