@@ -18,7 +18,6 @@ import json
 import multiprocessing
 import multiprocessing.pool
 import os
-import pickle
 import shutil
 import time
 from collections import Counter
@@ -30,13 +29,13 @@ from typing import Any
 
 from indexer.catalog import (
     Catalog,
-    catalog_header,
     fingerprint,
     load_catalog,
     load_fingerprints,
     pack_parsed,
     unpack_parsed,
     write_catalog,
+    write_catalog_header,
     write_catalog_record,
 )
 from indexer.collector import collector_paused, frozen_for_the_collector
@@ -310,7 +309,7 @@ def _read_sources(
     seen: set[str] = set()
     tasks = [(source, catalog.sha256(source.key) if catalog else None) for source in found]
     with open(catalog_records, "wb") as records:
-        pickle.dump(catalog_header(), records)
+        write_catalog_header(records)
         for number, (source, packed) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
             key = source.key
             seen.add(key)

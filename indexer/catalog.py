@@ -85,6 +85,11 @@ def catalog_header() -> tuple[str, int, tuple[str, ...]]:
     return ("geosearch catalog", CATALOG_FORMAT, tuple(f.name for f in dataclasses.fields(Document)))
 
 
+def write_catalog_header(handle: BinaryIO) -> None:
+    """Begin a new catalog file: its header (see :func:`catalog_header`)."""
+    pickle.dump(catalog_header(), handle, protocol=CATALOG_PICKLE_PROTOCOL)
+
+
 def write_catalog_record(handle: BinaryIO, key: str, sha256: str, packed: bytes) -> None:
     """Append one file's record (see :func:`pack_parsed`) to an open catalog file."""
     pickle.dump((key, sha256, packed), handle, protocol=CATALOG_PICKLE_PROTOCOL)
