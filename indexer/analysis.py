@@ -271,7 +271,11 @@ class _WordTerms(dict):
 
 
 class TermNumbers(dict):
-    """Term -> its number, numbered as first seen (a new term is numbered on lookup)."""
+    """Term -> its number, numbered as first seen (a new term is numbered on lookup); "", the term of a
+    word the analyzer drops, is 0, so that dropped words are filtered out as false values."""
+
+    def __init__(self) -> None:
+        super().__init__({"": 0})
 
     def __missing__(self, term: str) -> int:
         number = self[term] = len(self)
@@ -279,8 +283,8 @@ class TermNumbers(dict):
 
 
 class WordNumbers(dict):
-    """Word as written -> its term's number in ``numbers`` (where "" must be 0: a word the analyzer
-    drops), the analyzer's ``term_of`` looked up once per word.
+    """Word as written -> its term's number in ``numbers`` (0: a word the analyzer drops), the
+    analyzer's ``term_of`` looked up once per word.
 
     At ``limit`` words it starts over (misspelt and generated words would grow it without bound);
     the term numbers stay.

@@ -201,7 +201,6 @@ def spelling_words(documents: Iterable[Document]) -> dict[str, int]:
     """
     tokenizer = EnglishTokenizer(stem=False)
     numbers = TermNumbers()
-    numbers[""] = 0  # the words the tokenizer drops
     numbered = WordNumbers(tokenizer.term_of, numbers).__getitem__
     seen = array("I")  # each document's distinct word numbers, one after the other
     for doc in documents:
@@ -295,7 +294,7 @@ def to_fields(doc: Document, *, derived: bool = True, marks: bool = True) -> dic
     }
     if derived:
         values[BODY_COLUMN] = doc.body.encode("utf-8") or None
-        if marks and len(doc.body) > MARKED_BODY_CHARS:
+        if marks and len(doc.body) > BODY_MARKING.min_chars:
             terms, flat_marks = _MARKING.marked_terms(doc.body)
             values[BODY_MARKS] = Marking.value(flat_marks[0::2], flat_marks[1::2])
             values["_terms_body"] = terms

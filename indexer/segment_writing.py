@@ -209,8 +209,7 @@ class PackedTextTokens:
 
     def __init__(self, field_boost: float, analyzer: EnglishTokenizer) -> None:
         self.field_boost = field_boost
-        self.numbers = TermNumbers()
-        self.numbers[""] = 0  # what a dropped word is numbered: never among the tokens
+        self.numbers = TermNumbers()  # "" (a dropped word) is 0: never among the tokens
         self.analyzer = analyzer
         self.word_numbers = WordNumbers(analyzer.term_of, self.numbers)
         self.tokens = array("I")

@@ -241,7 +241,6 @@ class _Words:
 
     def __init__(self) -> None:
         self.numbers = TermNumbers()
-        self.numbers[""] = 0
         self._numbered = WordNumbers(_TOKENIZER.term_of, self.numbers).__getitem__
 
     def of(self, text: str) -> list[int]:
