@@ -7,12 +7,14 @@
    peak memory). Its stored documents are then read back, so that the two
    anchors index exactly the documents the project indexed.
 3. tantivy (PyPI ``tantivy``) and SQLite FTS5 (stdlib) index them with an
-   equivalent schema: title/excerpt/body text with English stemming and
-   title/excerpt boosts; provider, topics, year, kind and date as filterable,
-   countable values.
-4. Every engine answers the same query mix — frequent term, rare term, 2-3
-   term AND, phrase, each of the two terms + a date range, term + provider
-   filter — without and
+   equivalent schema: title/excerpt/related coverage/body text with English
+   stemming and the project's field weights (title 3, excerpt 1.5, related
+   coverage and body 1); provider, topics, year, kind and date as
+   filterable, countable values.
+4. Every engine answers the same query mix with the same semantics (plain
+   words: any of them, ranked) — frequent term, rare term, 2-3 words,
+   natural 4-6 word queries, phrase, each of the two terms + a date range,
+   term + provider filter — without and
    with provider/topic/year counts, and the browse page (no query, newest
    first, with counts). The project is measured through its own search core
    (``search_web.search.SearchIndex``), snippets included; the anchors fetch
@@ -42,7 +44,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -75,6 +77,10 @@ QUERY_MIX = {
     "rare term": (RARE_WORD, None, None),
     "two terms": ("export controls", None, None),
     "three terms": ("china taiwan drone", None, None),
+    "four words": ("china taiwan military drone", None, None),
+    "five words": ("russia sanctions energy gas europe", None, None),
+    "six words": ("export controls ai chips china market", None, None),
+    "natural, a rare word": (f"{RARE_WORD} sanctions policy report", None, None),
     "phrase": ('"supply chain"', None, None),
     "frequent term + date range": (FREQUENT_WORD, DATE_RANGE, None),
     "rare term + date range": (RARE_WORD, DATE_RANGE, None),
@@ -235,12 +241,12 @@ def bench_project(sources: Path, index: Path, previous: dict | None, documents_o
     try:
         metrics.update(
             latency_metrics(
-                lambda q, d, p, f: search.search(project_request(q, d, p, f), with_suggestion=False),
+                lambda q, d, p, f: search.search(project_request(q, d, p, f), with_corrections=False),
                 lambda: search.search(SearchRequest(sort="newest")),
             )
         )
         if documents_out is not None:
-            write_documents(stored_documents(search), documents_out)
+            write_documents(lambda: stored_documents(search), documents_out)
     finally:
         search.close()
     metrics.update(first_query_metrics(index))
@@ -263,7 +269,7 @@ def first_query_metrics(index: Path) -> dict[str, float]:
         try:
             search.generation()  # opening is cold start, timed apart
             started = time.perf_counter()
-            search.search(project_request(q, dates, provider, True), with_suggestion=False)
+            search.search(project_request(q, dates, provider, True), with_corrections=False)
             samples.append(time.perf_counter() - started)
         finally:
             search.close()
@@ -357,11 +363,16 @@ started = time.perf_counter()
 import tantivy
 index = tantivy.Index.open(sys.argv[1])
 searcher = index.searcher()
-query = index.parse_query("china", ["title", "excerpt", "body"])
+query = index.parse_query("china", ["title", "excerpt", "related", "body"])
 hits = searcher.search(query, 10).hits
 [searcher.doc(address) for _, address in hits]
 RESULT = {"cold_start_s": time.perf_counter() - started}
 """
+
+
+# The project's default field weights (search_web.settings), given to the anchors too.
+FIELD_WEIGHTS = {"title": 3.0, "excerpt": 1.5, "related": 1.0, "body": 1.0}
+TEXT_FIELDS = tuple(FIELD_WEIGHTS)
 
 
 def tantivy_schema():
@@ -369,7 +380,7 @@ def tantivy_schema():
 
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
-    for name in ("title", "excerpt", "body"):
+    for name in TEXT_FIELDS:
         builder.add_text_field(name, stored=name == "title", tokenizer_name="en_stem")
     for name in ("provider", "topic", "year", "kind"):
         builder.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
@@ -382,7 +393,7 @@ def tantivy_document(doc: dict):
 
     document = tantivy.Document()
     document.add_text("id", doc["id"])
-    for name in ("title", "excerpt", "body"):
+    for name in TEXT_FIELDS:
         document.add_text(name, doc.get(name) or "")
     document.add_text("provider", doc.get("provider") or "")
     for topic in doc.get("topics") or []:
@@ -413,8 +424,9 @@ def bench_tantivy(docs_path: Path, index: Path) -> dict:
     aggregations = {name: {"terms": {"field": name, "size": 15}} for name in ("provider", "topic", "year")}
 
     def query_for(q: str, dates, provider):
-        words = q if q.startswith('"') else " ".join(f"+{w}" for w in q.split())
-        clauses = [(tantivy.Occur.Must, engine.parse_query(words, ["title", "excerpt", "body"], {"title": 3.0}))]
+        # tantivy's parser joins plain words with OR, as the project matches them.
+        text = engine.parse_query(q, list(TEXT_FIELDS), {k: v for k, v in FIELD_WEIGHTS.items() if v != 1.0})
+        clauses = [(tantivy.Occur.Must, text)]
         if dates:
             start, end = (dt.datetime.fromisoformat(d) for d in dates)  # naive UTC, as tantivy wants
             end += dt.timedelta(days=1)
@@ -460,7 +472,7 @@ import sqlite3, sys, time
 started = time.perf_counter()
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute("SELECT d.title FROM fts JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ? "
-                  "ORDER BY bm25(fts, 3.0, 1.5, 1.0) LIMIT 10", ("china",)).fetchall()
+                  "ORDER BY bm25(fts, 3.0, 1.5, 1.0, 1.0) LIMIT 10", ("china",)).fetchall()
 RESULT = {"cold_start_s": time.perf_counter() - started}
 """
 
@@ -473,7 +485,7 @@ def sqlite_build(docs: list[dict], path: str) -> None:
         CREATE TABLE docs (rowid INTEGER PRIMARY KEY, id TEXT, title TEXT, provider TEXT, year TEXT,
                            kind TEXT, date INTEGER);
         CREATE TABLE topics (rowid INTEGER, topic TEXT);
-        CREATE VIRTUAL TABLE fts USING fts5(title, excerpt, body, content='', tokenize='porter unicode61');
+        CREATE VIRTUAL TABLE fts USING fts5(title, excerpt, related, body, content='', tokenize='porter unicode61');
         """
     )
     with db:
@@ -487,8 +499,8 @@ def sqlite_build(docs: list[dict], path: str) -> None:
             )  # fmt: skip
             db.executemany("INSERT INTO topics VALUES (?, ?)", [(rowid, t) for t in doc.get("topics") or []])
             db.execute(
-                "INSERT INTO fts (rowid, title, excerpt, body) VALUES (?, ?, ?, ?)",
-                (rowid, doc.get("title", ""), doc.get("excerpt", ""), doc.get("body", "")),
+                "INSERT INTO fts (rowid, title, excerpt, related, body) VALUES (?, ?, ?, ?, ?)",
+                (rowid, *(doc.get(name) or "" for name in TEXT_FIELDS)),
             )
     db.executescript(
         "CREATE INDEX docs_date ON docs(date); CREATE INDEX docs_provider ON docs(provider);"
@@ -509,8 +521,9 @@ def bench_sqlite(docs_path: Path, path: Path) -> dict:
     db = sqlite3.connect(str(path), check_same_thread=False)
 
     def matches(q: str, dates, provider) -> tuple[str, list]:
-        words = q if q.startswith('"') else " AND ".join(q.split())
-        sql = "SELECT fts.rowid AS rowid, bm25(fts, 3.0, 1.5, 1.0) AS score FROM fts"
+        words = q if q.startswith('"') else " OR ".join(q.split())  # any word, as the project matches
+        weights = ", ".join(str(w) for w in FIELD_WEIGHTS.values())
+        sql = f"SELECT fts.rowid AS rowid, bm25(fts, {weights}) AS score FROM fts"
         where, args = ["fts MATCH ?"], [words]
         if dates or provider:
             sql += " JOIN docs d ON d.rowid = fts.rowid"
@@ -560,15 +573,19 @@ def bench_sqlite(docs_path: Path, path: Path) -> dict:
 # --- the run -------------------------------------------------------------------
 
 
-def write_documents(documents: Iterable[dict], path: Path) -> None:
+def write_documents(documents: Callable[[], Iterable[dict]], path: Path) -> None:
+    """The documents as JSON lines, each news record with its related coverage (its related items'
+    titles and excerpts, which the project searches with it). ``documents`` is read twice."""
+    related = {d["id"]: f"{d.get('title', '')}\n{d.get('excerpt', '')}" for d in documents() if d["kind"] == "related"}
     with open(path, "w", encoding="utf-8") as handle:
-        for doc in documents:
+        for doc in documents():
             published = doc.get("published")
             record = {
                 "id": doc["id"],
                 "kind": doc["kind"],
                 "title": doc.get("title", ""),
                 "excerpt": doc.get("excerpt", ""),
+                "related": "\n\n".join(related[i] for i in doc.get("related_ids") or [] if i in related),
                 "body": doc.get("body", ""),
                 "provider": doc.get("provider", ""),
                 "topics": doc.get("topics") or [],

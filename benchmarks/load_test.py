@@ -36,7 +36,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 RESULTS = REPO / "benchmarks" / "results"
-JUDGMENTS = REPO / "benchmarks" / "judgments.yaml"
+QUERIES = REPO / "benchmarks" / "relevance" / "queries.yaml"
 HOSTILE = ["*a*", "(" * 1000, "title:*", "x" * 10_000, "nosuchfield:x"]
 
 
@@ -70,7 +70,7 @@ def free_port() -> int:
 
 def request_mix(rng: random.Random, doc_ids: list[str]) -> tuple[str, int]:
     """One request path and the status it must get."""
-    queries = [q["q"] for q in yaml.safe_load(JUDGMENTS.read_text("utf-8"))["queries"]] + ["ai", "china", "drone"]
+    queries = [q["q"] for q in yaml.safe_load(QUERIES.read_text("utf-8"))["queries"]] + ["ai", "china", "drone"]
     roll = rng.random()
     q = quote(rng.choice(queries))
     if roll < 0.45:

@@ -159,6 +159,26 @@ def country_name(code: str) -> str:
     return getattr(country, "common_name", None) or country.name
 
 
+@functools.cache
+def country_word_forms() -> list[frozenset[str]]:
+    """Words that name one country in different forms: its name and the demonyms made from it
+    ("Russia", "Russian", "Russians"; "China", "Chinese"), as they share its first four letters.
+
+    A capital or a metonym ("Moscow", "Kremlin", "Dutch") is not the same word and is left out.
+    """
+    by_code: dict[str, set[str]] = defaultdict(set)
+    for phrase, code in _gazetteer().codes.items():
+        if code != _BLOCKED and phrase.isalpha() and len(phrase) >= 4 and not phrase.isupper():
+            by_code[code].add(phrase.casefold())
+    groups = []
+    for words in by_code.values():
+        by_start: dict[str, set[str]] = defaultdict(set)
+        for word in words:
+            by_start[word[:4]].add(word)
+        groups += [frozenset(found) for found in by_start.values() if len(found) > 1]
+    return groups
+
+
 def resolve_country(value: str) -> str | None:
     """An alpha-2 code from a code or a name a user typed ("cn", "China", "russia"), or None."""
     value = value.strip()

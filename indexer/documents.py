@@ -52,6 +52,9 @@ class Document:
     page_starts: list[int] = field(default_factory=list)  # PDFs: offset in body where each page begins
     countries: list[str] = field(default_factory=list)  # ISO 3166 alpha-2 codes, see indexer.countries
     story: str = ""  # story cluster id, see indexer.stories
+    # News records: the titles and excerpts of their related items, searched as part of the record
+    # (field "related"); each item is also a document of its own.
+    related_text: str = ""
 
     def shallow_copy(self) -> Document:
         """``copy.copy`` of this record (its lists shared), without the generic protocol: 20 times faster."""
@@ -87,7 +90,17 @@ def validate(documents: Iterable[Document]) -> None:
             raise InvalidDocument("document without id")
         if doc.kind not in KINDS:
             raise InvalidDocument(f"unknown kind {doc.kind!r}")
-        for name in ("title", "source", "excerpt", "body", "url", "url_text", "provider", "provider_domain"):
+        for name in (
+            "title",
+            "source",
+            "excerpt",
+            "body",
+            "url",
+            "url_text",
+            "provider",
+            "provider_domain",
+            "related_text",
+        ):
             value = getattr(doc, name)
             if not isinstance(value, str):
                 raise InvalidDocument(f"{name} is {type(value).__name__}, not text")
@@ -124,6 +137,7 @@ def cap_sizes(doc: Document) -> list[str]:
         ("title", LIMITS.max_title_chars),
         ("excerpt", LIMITS.max_excerpt_chars),
         ("body", LIMITS.max_body_chars),
+        ("related_text", LIMITS.max_related_text_chars),
     ):
         value = getattr(doc, name)
         if len(value) > limit:

@@ -41,6 +41,9 @@ class IndexLimits:
     max_body_chars: int = setting(1_000_000, "Longest body text kept (5x the longest real report).")
     max_list_values: int = setting(100, "Most topics, authors or editors kept per document.")
     max_related_items: int = setting(500, "Most related articles taken from one news record.")
+    max_related_text_chars: int = setting(
+        100_000, "Longest related-coverage text (its related items' titles and excerpts) searched with a record."
+    )
     shrink_guard_min_documents: int = setting(
         10, "A source folder that gave at least this many documents last time may not drop to none."
     )

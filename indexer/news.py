@@ -215,7 +215,13 @@ def record_documents(data: dict[str, Any], *, record_key: str, body: str = "") -
             continue
         related.parent_id = main.id
         documents.append(related)
+    main.related_text = related_text(documents[1:])
     return documents, warnings
+
+
+def related_text(items: list[Document]) -> str:
+    """A record's related coverage as one text: each item's title and excerpt, a paragraph each."""
+    return "\n\n".join("\n".join(filter(None, (item.title, item.excerpt))) for item in items)
 
 
 def _article(data: dict[str, Any], *, kind: str, fallback_key: str, body: str) -> Document | None:

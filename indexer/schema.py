@@ -1,7 +1,8 @@
 """The Whoosh schema and the mapping from :class:`Document` to index fields.
 
-Text fields are analysed with :mod:`indexer.analysis`; title is weighted above
-excerpt above body. Facet values (provider, topics, countries, kind, date) and
+Text fields are analysed with :mod:`indexer.analysis`; how much each counts
+is the search side's business (``search_web.ranking``), so none carries a
+boost of its own. Facet values (provider, topics, countries, kind, date) and
 the story id are also kept
 as columns so that the search side can count them without loading documents.
 """
@@ -28,9 +29,6 @@ from indexer.analysis import (
 )
 from indexer.documents import Document
 
-TITLE_BOOST = 3.0
-EXCERPT_BOOST = 1.5
-BODY_BOOST = 1.0
 # Separates the values of a multi-valued column (topics).
 MULTI_SEPARATOR = "\x1f"
 # The did-you-mean dictionary, written beside each generation's index.
@@ -40,8 +38,9 @@ SPELLING_FILE = "spelling.json"
 # 6: fields nobody searches as words (dates, provider, story, source, ...) no longer indexed;
 # 7: bodies kept uncompressed in a column instead of among the compressed stored fields;
 # 8: long bodies' marks (where their pieces start) in a column; 9: the story id only in a column (not
-# among the stored fields), which a build's writers write after their last document
-SCHEMA_VERSION = 9
+# among the stored fields), which a build's writers write after their last document; 10: a news
+# record's related coverage as a field of its own ("related"), and no field boosts in the postings
+SCHEMA_VERSION = 10
 # The story id of each document (``story_of``): a column only, so that a build's writers can add
 # their documents before the stories are made (``indexer.writing.write_generation``).
 STORY_FIELD = "story"
@@ -59,10 +58,14 @@ _MARKING = english_analyzer()
 UNDATED = -(2**62)
 
 
-def text_field(analyzer: EnglishTokenizer, stored: bool = False, field_boost: float = 1.0) -> fields.TEXT:
-    """A full-text field: English analysis, positions for phrases in the packed format."""
-    field = fields.TEXT(analyzer=analyzer, stored=stored, field_boost=field_boost)
-    field.format = PackedPositions(field_boost=field_boost)
+def text_field(analyzer: EnglishTokenizer, stored: bool = False) -> fields.TEXT:
+    """A full-text field: English analysis, positions for phrases in the packed format.
+
+    Postings hold plain frequencies: the ranking weighs the fields at search
+    time (named settings), so changing a weight needs no rebuild.
+    """
+    field = fields.TEXT(analyzer=analyzer, stored=stored)
+    field.format = PackedPositions()
     return field
 
 
@@ -85,9 +88,10 @@ def build_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),  # pasted links and updates find a document by id
         kind=fields.ID(stored=True, sortable=True),  # kind: in queries
-        title=text_field(text, stored=True, field_boost=TITLE_BOOST),
-        excerpt=text_field(text, stored=True, field_boost=EXCERPT_BOOST),
-        body=text_field(text, field_boost=BODY_BOOST),  # kept in BODY_COLUMN, not among the stored fields
+        title=text_field(text, stored=True),
+        excerpt=text_field(text, stored=True),
+        related=text_field(text),  # Document.related_text: searched, never shown
+        body=text_field(text),  # kept in BODY_COLUMN, not among the stored fields
         body_column=fields.COLUMN(columns.VarBytesColumn()),
         body_marks=fields.COLUMN(columns.VarBytesColumn()),
         url=fields.STORED(),
@@ -266,6 +270,7 @@ def to_fields(doc: Document, *, derived: bool = True, marks: bool = True) -> dic
         "kind": doc.kind,
         "title": doc.title,
         "excerpt": doc.excerpt,
+        "related": doc.related_text,
         "body": doc.body,
         "url": doc.url,
         "url_text": doc.url_text,

@@ -17,18 +17,14 @@ from search_web.params import parse_request
 from search_web.query import QueryError
 from search_web.search import IndexUnavailable, SearchIndex
 from search_web.serving import default_workers, serve
-from search_web.settings import Limits
+from search_web.settings import Limits, parse_setting
 
 
 def _parse_setting(text: str) -> tuple[str, object]:
-    name, _, value = text.partition("=")
-    defaults = {s["name"]: s["default"] for s in Limits.describe()}
-    if name not in defaults:
-        raise argparse.ArgumentTypeError(f"unknown setting {name!r}")
-    kind = type(defaults[name])
-    if kind is tuple:
-        return name, tuple(int(v) for v in value.split(","))
-    return name, kind(value)
+    try:
+        return parse_setting(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -122,6 +118,10 @@ def _query(args: argparse.Namespace, limits: Limits) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return 0
+    if result.corrected_from:
+        print(f"Showing results for: {result.query} (no document holds {', '.join(result.unmatched_words)})")
+    elif result.unmatched_words:
+        print(f"No document holds: {', '.join(result.unmatched_words)}")
     print(f"{result.total} results ({result.took_ms:.1f} ms)")
     if result.suggestion:
         print(f"Did you mean: {result.suggestion}")

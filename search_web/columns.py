@@ -15,10 +15,6 @@ from indexer.columns import MULTI_VALUED, ColumnData
 from indexer.schema import UNDATED
 from search_web.caching import LruCache
 
-# Mild recency blend for news: at most +RECENCY_WEIGHT, halving every
-# RECENCY_HALF_LIFE_DAYS before the newest item in the index.
-RECENCY_WEIGHT = 0.2
-RECENCY_HALF_LIFE_DAYS = 365.0
 # A multi-valued facet (topics, countries) keeps each document's first this many values in
 # one row of a table, so counting is one gather of rows; values beyond it are kept as pairs.
 VALUES_PER_ROW = 4
@@ -29,7 +25,8 @@ DATE_MASKS_CACHE_BYTES = 16 * 2**20
 class Columns:
     """The columns of one generation, indexed by document number."""
 
-    def __init__(self, data: ColumnData) -> None:
+    def __init__(self, data: ColumnData, recency_weight: float = 0.0, recency_half_life_days: float = 365.0) -> None:
+        """``recency_weight`` and ``recency_half_life_days``: the news recency blend (see ``recency``)."""
         self.size = data.size
         self.live = data.live
         self.live_count = int(np.count_nonzero(self.live))
@@ -51,15 +48,16 @@ class Columns:
         # The dates in that order (dated documents come first): a date range is a slice of it.
         self._dates_ascending = self.date[self.oldest_first[: int(np.count_nonzero(self.dated))]]
         self._date_masks: LruCache[np.ndarray] = LruCache(DATE_MASKS_CACHE_BYTES, weigh=lambda mask: mask.nbytes)
-        self.recency = self._recency_factors()
+        self.recency = self._recency_factors(recency_weight, recency_half_life_days)
         # Documents grouped by story (in document order within one): story s is
         # by_story[story_starts[s]:story_starts[s + 1]].
         self.by_story = np.argsort(self.story, kind="stable")
         self.story_starts = np.searchsorted(self.story[self.by_story], np.arange(len(self.story_ids) + 1))
         self._live_counts: dict[str, np.ndarray] = {}
 
-    def _recency_factors(self) -> np.ndarray:
-        """Each document's relevance multiplier for being recent news (1.0 for reports and undated items).
+    def _recency_factors(self, weight: float, half_life_days: float) -> np.ndarray:
+        """Each document's relevance multiplier for being recent news (1.0 for reports and undated items):
+        at most 1 + ``weight``, halving every ``half_life_days`` before the newest item in the index.
 
         It depends only on the document and the generation's newest date, so it
         is computed once: per query it cost 18 ms over a million matches.
@@ -67,7 +65,7 @@ class Columns:
         news_codes = [i for i, v in enumerate(self.values["kind"]) if v in ("news", "related")]
         is_news = np.isin(self.codes["kind"], news_codes) & self.dated
         age_days = np.maximum(self.newest - self.date, 0) / 86400.0
-        boost = RECENCY_WEIGHT * np.exp2(-age_days / RECENCY_HALF_LIFE_DAYS)
+        boost = weight * np.exp2(-age_days / half_life_days)
         return 1.0 + np.where(is_news, boost, 0.0)
 
     def dated_within(self, start: int | None, end: int | None) -> np.ndarray:

@@ -144,7 +144,7 @@ def feed():
         search = parse_request(request.args, service.limits)
         search.sort, search.sort_explicit, search.page = "newest", True, 1
         search.per_page, search.facets = service.limits.feed_entries, False
-        result = service.search(search, with_suggestion=False)
+        result = service.search(search, with_corrections=False)
     except QueryError as exc:
         return jsonify({"error": str(exc)}), 400
     body = ET.tostring(_atom(search, result.hits), encoding="unicode", xml_declaration=True)

@@ -72,6 +72,7 @@ def parse_request(args: MultiDict, limits: Limits, *, collapse: bool = True) -> 
         raise QueryError(f"per_page must be one of {', '.join(map(str, limits.page_sizes))}")
     request.facets = _flag(args, "facets", True)
     request.collapse = _flag(args, "collapse", collapse)
+    request.as_typed = _flag(args, "as_typed", False)
     request.page = _int_param(args, "page", 1)
     if request.page < 1:
         raise QueryError("page starts at 1")
@@ -97,6 +98,8 @@ def state_params(request: SearchRequest) -> list[tuple[str, str]]:
         pairs.append(("per_page", str(request.per_page)))
     if not request.collapse:
         pairs.append(("collapse", "0"))
+    if request.as_typed:
+        pairs.append(("as_typed", "1"))
     return pairs
 
 

@@ -5,10 +5,11 @@ Design (see README, design notes):
 * The live generation is resolved from ``CURRENT``; a newer one is picked up
   by opening it afresh, never with ``Searcher.refresh()`` (which double-counts
   documents after another process merged segments).
-* Whoosh finds and scores the text matches (BM25F). Facet values, dates and
-  kinds live in numpy columns loaded once per generation, so filters, the
-  disjunctive facet counts and date ranges are array operations instead of
-  per-document Python and term-expanding range queries.
+* Queries are matched and ranked on posting lists read into arrays
+  (``search_web.ranking``: BM25F, coordination, recency). Facet
+  values, dates and kinds live in numpy columns loaded once per generation,
+  so filters, the disjunctive facet counts and date ranges are array
+  operations instead of per-document Python and term-expanding range queries.
 * Snippets are built here from stored text, HTML-escaped, with ``<mark>``.
 """
 
@@ -19,7 +20,6 @@ import dataclasses
 import datetime as dt
 import functools
 import html
-import json
 import math
 import re
 import threading
@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import collectors, scoring, spelling
 from whoosh import index as whoosh_index
-from whoosh import query as wq
+from whoosh import scoring
 
-from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer, fold
+from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer
 from indexer.columns import column_data
 from indexer.countries import country_name
 from indexer.documents import iso_utc
@@ -42,16 +41,15 @@ from indexer.schema import MARKED_BODY_CHARS, SPELLING_FILE, body_reader, marks_
 from indexer.writing import current_generation, open_for_reading
 from search_web.caching import LruCache
 from search_web.columns import Columns
-from search_web.query import TEXT_FIELDS, QueryError, make_parser, parse_date_bound, parse_query, query_terms
+from search_web.corrections import WordCorrector, corrected_query, unmatched_words
+from search_web.query import TEXT_FIELDS, Node, QueryError, parse_date_bound, parse_query, query_terms
+from search_web.ranking import Ranker, bm25f_parameters, scored
 from search_web.settings import Limits
 from search_web.term_scoring import DeadlineExceeded, TermScorer
 
 SORTS = ("relevance", "newest", "oldest")
 FACETS = ("provider", "topic", "country", "year", "kind")
 KIND_ORDER = ("news", "related", "report")
-# BM25F: long reports must not win by repeating words, so the body field is
-# normalised harder for length and saturates sooner than title and excerpt.
-WEIGHTING = scoring.BM25F(B=0.75, K1=1.2, body_B=0.9)
 # A date range is checked on the matching documents alone when they are at most this share of
 # all: below it, gathering their dates is cheaper than comparing every document's date.
 SPARSE_DATE_SHARE = 1 / 32
@@ -70,10 +68,7 @@ class _Selection:
     selected: np.ndarray
     scores: np.ndarray
     cut_short: bool
-
-    @property
-    def has_text(self) -> bool:
-        return self.parsed.text_query is not None
+    scored: bool  # the query has a scored part: ordered by relevance (else as browsing, newest first)
 
 
 class IndexUnavailable(RuntimeError):
@@ -99,6 +94,7 @@ class SearchRequest:
     facets: bool = True  # False: skip facet and month counts (faster, for clients that do not show them)
     collapse: bool = True  # one result per story, with "+N more"
     timeline: bool = False  # also count the matches per period (the search page's chart)
+    as_typed: bool = False  # no spelling correction of words no document holds
 
     def selections(self) -> dict[str, list[str]]:
         return {
@@ -114,7 +110,7 @@ class SearchRequest:
 class SearchResult:
     """One page of results with totals, facets and diagnostics."""
 
-    query: str
+    query: str  # the query whose results these are: the corrected one when corrected_from is set
     total: int
     page: int
     per_page: int
@@ -128,6 +124,8 @@ class SearchResult:
     stories: int = 0  # results after collapsing stories (== total when not collapsed)
     collapse: bool = True
     timeline: dict[str, Any] | None = None
+    corrected_from: str | None = None  # the query as typed, when its results are a correction's
+    unmatched_words: list[str] = field(default_factory=list)  # words of the query no document holds
 
     def to_json(self) -> dict[str, Any]:
         """The ``/api/search`` contract."""
@@ -140,6 +138,8 @@ class SearchResult:
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),
             "suggestion": self.suggestion,
+            "corrected_from": self.corrected_from,
+            "unmatched_words": self.unmatched_words,
             "cut_short": self.cut_short,
             "hits": self.hits,
             "facets": self.facets,
@@ -150,36 +150,36 @@ class SearchResult:
 class Generation:
     """One opened index generation: Whoosh index, columns and per-thread searchers."""
 
-    def __init__(self, folder: Path, result_cache_entries: int = 0) -> None:
+    def __init__(self, folder: Path, limits: Limits) -> None:
         self.folder = folder
         # Whole search results of this generation: a swap drops them with it, so none is ever stale.
-        self.results: LruCache[SearchResult] = LruCache(result_cache_entries)
+        self.results: LruCache[SearchResult] = LruCache(limits.result_cache_entries)
         self.index = open_for_reading(folder)
-        self.parser = make_parser(self.index.schema)
+        analyzer = self.index.schema["title"].analyzer
+        # The text fields' analyzer turns query words into index terms (a stand-in for an odd schema).
+        self.analyzer = analyzer if isinstance(analyzer, EnglishTokenizer) else EnglishTokenizer()
         self._local = threading.local()
         self._searchers: list[Any] = []
         self._lock = threading.Lock()
         with self.index.searcher() as searcher:
-            self.columns = Columns(column_data(folder, searcher.reader()))
+            data = column_data(folder, searcher.reader())
+            self.columns = Columns(data, limits.recency_weight, limits.recency_half_life_days)
             self.doc_count = searcher.doc_count()
-        self._corrector: spelling.Corrector | None = None
-        self.term_scorer = TermScorer(self.searcher, WEIGHTING, TEXT_FIELDS)
+        self._corrector: WordCorrector | None = None
+        self.term_scorer = TermScorer(self.searcher, bm25f_parameters(limits))
+        self.ranker = Ranker(self.term_scorer, limits)
 
-    def corrector(self) -> spelling.Corrector:
-        """The did-you-mean corrector over this generation's dictionary, loaded on first use."""
+    def corrector(self) -> WordCorrector:
+        """The spelling corrector over this generation's dictionary, loaded on first use."""
         if self._corrector is None:
-            try:
-                counts = json.loads((self.folder / SPELLING_FILE).read_text("utf-8"))
-            except (OSError, ValueError):
-                counts = {}
-            self._corrector = WordCorrector(counts)
+            self._corrector = WordCorrector.from_file(self.folder / SPELLING_FILE)
         return self._corrector
 
     def searcher(self):
         """This thread's searcher (Whoosh searchers are not shared across threads)."""
         searcher = getattr(self._local, "searcher", None)
         if searcher is None:
-            searcher = self.index.searcher(weighting=WEIGHTING)
+            searcher = self.index.searcher(weighting=scoring.BM25F())  # its scores: "more like this" only
             self._local.searcher = searcher
             self._local.body_of = body_reader(searcher.reader())
             with self._lock:
@@ -195,15 +195,18 @@ class Generation:
         marks = marks_of(docnum)
         if marks is None:
             return None
-        pieces: set[int] = set()
+        found = []
         for term in terms:
             positions = self.term_scorer.positions_in("body", term, docnum)
             if positions is None:
                 return None
-            # A piece holds the words from its first position up to the next piece's first.
-            pieces.update((np.searchsorted(marks[:, 1], positions[:MAX_SNIPPET_HITS], "right") - 1).tolist())
+            found.append(positions[:MAX_SNIPPET_HITS])
+        # Only the first MAX_SNIPPET_HITS occurrences of all the terms together are looked at.
+        first = np.sort(np.concatenate(found))[:MAX_SNIPPET_HITS] if found else np.zeros(0, dtype=np.uint32)
+        # A piece holds the words from its first position up to the next piece's first.
+        pieces = np.unique(np.searchsorted(marks[:, 1], first, "right") - 1).tolist()
         ends = [*marks[1:, 0].tolist(), body_length]
-        return _joined([(int(marks[p, 0]), ends[p]) for p in sorted(pieces)])
+        return _joined([(int(marks[p, 0]), ends[p]) for p in pieces])
 
     def stored(self, docnum: int, *, with_body: bool = False) -> dict[str, Any]:
         """A document's stored fields, read with this thread's searcher, and its ``story`` (a column);
@@ -220,40 +223,6 @@ class Generation:
                 searcher.close()
             self._searchers.clear()
         self.index.close()
-
-
-class WordCorrector(spelling.Corrector):
-    """Suggests the closest dictionary words; among equally close ones, the most frequent."""
-
-    def __init__(self, counts: dict[str, int]) -> None:
-        self.counts = counts
-        self.words = spelling.ListCorrector(sorted(counts))
-
-    def _suggestions(self, text: str, maxdist: int, prefix: int):
-        for score, word in self.words._suggestions(text, maxdist, prefix):
-            yield score - 0.5 / self.counts[word], word
-
-
-class DeadlineCollector(collectors.WrappingCollector):
-    """Stops collecting matches once ``deadline`` (a ``time.monotonic()`` value) has passed.
-
-    Whoosh's ``TimeLimitCollector`` starts a timer thread per search, which
-    may not get to run before a short search ends; checking the clock every
-    few matches is cheaper and deterministic.
-    """
-
-    CHECK_EVERY = 64
-
-    def __init__(self, child: collectors.Collector, deadline: float) -> None:
-        super().__init__(child)
-        self.deadline = deadline
-
-    def collect_matches(self) -> None:
-        child = self.child
-        for number, sub_docnum in enumerate(child.matches()):
-            if number % self.CHECK_EVERY == 0 and time.monotonic() > self.deadline:
-                raise collectors.TimeLimit
-            child.collect(sub_docnum)
 
 
 class SearchIndex:
@@ -284,7 +253,7 @@ class SearchIndex:
                 raise IndexUnavailable(f"no index at {self.index_root}: run `python -m indexer build` first")
             if self._generation is None or self._generation.folder != folder:
                 try:
-                    fresh = Generation(folder, self.limits.result_cache_entries)
+                    fresh = Generation(folder, self.limits)
                 except (OSError, whoosh_index.IndexError) as exc:
                     # Swapped out and removed between reading CURRENT and opening it
                     # (two swaps in a moment): keep serving the open one, retry soon.
@@ -318,13 +287,13 @@ class SearchIndex:
         gen = gen or self.generation()
         searcher = gen.searcher()
         columns = gen.columns
-        parsed = parse_query(request.q, gen.parser, searcher.reader(), self.limits)
+        parsed = parse_query(request.q, searcher.reader(), self.limits, gen.analyzer)
         date_from = _to_datetime(request.date_from) if request.date_from else None
         date_to = _to_datetime(request.date_to) + dt.timedelta(days=1) if request.date_to else None
         date_from = max(filter(None, [date_from, parsed.date_from]), default=None)
         date_to = min(filter(None, [date_to, parsed.date_to]), default=None)
 
-        matched, scores, cut_short = self._match(gen, parsed.text_query, deadline)
+        matched, scores, cut_short = self._match(gen, parsed.tree, deadline)
         base = matched & columns.live
         if date_from or date_to:
             _keep_dated_within(base, columns, date_from, date_to)
@@ -333,43 +302,59 @@ class SearchIndex:
         for mask in masks.values():
             if mask is not None:
                 selected &= mask
-        return _Selection(gen, searcher, parsed, base, masks, selected, scores, cut_short or parsed.expansions_cut)
+        is_scored = scored(parsed.tree, gen.term_scorer)
+        cut_short = cut_short or parsed.expansions_cut
+        return _Selection(gen, searcher, parsed, base, masks, selected, scores, cut_short, is_scored)
 
-    def search(self, request: SearchRequest, *, with_suggestion: bool = True) -> SearchResult:
+    def search(self, request: SearchRequest, *, with_corrections: bool = True) -> SearchResult:
         """Run one search: matches, filters, facet counts, sort, page, snippets.
+
+        With ``with_corrections``, words no document holds are corrected: the
+        results are the corrected query's when it finds more (``corrected_from``
+        then holds the query as typed), unless the request is ``as_typed``,
+        which only offers the correction as ``suggestion``.
 
         A result is kept per generation (``result_cache_entries``) and served
         again for the same request; a result cut short by the time budget is not.
         """
         started = time.perf_counter()
         gen = self.generation()
-        key = (_request_key(request), with_suggestion)
+        key = (_request_key(request), with_corrections)
         cached = gen.results.get(key)
         if cached is not None:
             return dataclasses.replace(cached, took_ms=(time.perf_counter() - started) * 1000)
-        result = self._search(gen, request, with_suggestion, started)
+        result = self._search(gen, request, with_corrections, started)
         if not result.cut_short:
             gen.results.put(key, result)
         return result
 
-    def _search(self, gen: Generation, request: SearchRequest, with_suggestion: bool, started: float) -> SearchResult:
+    def _search(self, gen: Generation, request: SearchRequest, with_corrections: bool, started: float) -> SearchResult:
         chosen = self._select(request, gen)
-        gen, searcher, columns, selected_docs = chosen.gen, chosen.searcher, chosen.gen.columns, chosen.selected
+        gen, columns, selected_docs = chosen.gen, chosen.gen.columns, chosen.selected
+        total = int(np.count_nonzero(selected_docs))
+        missing = unmatched_words(chosen.parsed.words, chosen.searcher.reader(), gen.analyzer, TEXT_FIELDS)
+        suggestion = None
+        if with_corrections and missing:
+            corrected = corrected_query(request.q, missing, gen.corrector())
+            better = None
+            if corrected is not None:
+                probe = dataclasses.replace(request, q=corrected)
+                better = self._search(gen, probe, False, started)
+            if better is not None and better.total > total:
+                if not request.as_typed:
+                    return dataclasses.replace(better, corrected_from=request.q, unmatched_words=missing)
+                suggestion = corrected
         facets = self._facets(chosen, request) if request.facets else {}
         months = self._months(columns, selected_docs) if request.years and request.facets else []
         start = (request.page - 1) * request.per_page
         order = self._ordered(chosen, request.sort, request.collapse, start + request.per_page)
-        total = int(np.count_nonzero(selected_docs))
         stories = columns.stories_among(np.flatnonzero(selected_docs)) if request.collapse else total
-        terms = query_terms(chosen.parsed.text_query)
+        terms = query_terms(chosen.parsed.tree)
         hits = []
         for docnum in order[start : start + request.per_page]:
             hit = self._hit(gen, int(docnum), terms)
             hit["story_more"] = self._story_more(chosen, int(docnum)) if request.collapse else None
             hits.append(hit)
-        suggestion = None
-        if with_suggestion and chosen.parsed.words and total < self.limits.suggest_below:
-            suggestion = self._suggest(request, chosen.parsed.words, total, searcher)
         return SearchResult(
             query=request.q,
             total=total,
@@ -385,6 +370,7 @@ class SearchIndex:
             stories=stories,
             collapse=request.collapse,
             timeline=self._timeline(chosen) if request.timeline else None,
+            unmatched_words=missing,
         )
 
     def _ordered(self, chosen: _Selection, sort: str, collapse: bool, needed: int) -> np.ndarray:
@@ -397,7 +383,7 @@ class SearchIndex:
         million documents.
         """
         gen, selected = chosen.gen, chosen.selected
-        order = self._order(gen, selected, chosen.scores, sort, chosen.has_text, needed)
+        order = self._order(gen, selected, chosen.scores, sort, chosen.scored, needed)
         if not collapse:
             return order
         total = int(np.count_nonzero(selected))
@@ -408,7 +394,7 @@ class SearchIndex:
             if leaders.size >= needed or order.size >= total:
                 return leaders[:needed]
             prefix = min(total, max(prefix * 4, needed + 64))
-            order = self._order(gen, selected, chosen.scores, sort, chosen.has_text, prefix)
+            order = self._order(gen, selected, chosen.scores, sort, chosen.scored, prefix)
 
     def _story_more(self, chosen: _Selection, docnum: int) -> dict[str, Any] | None:
         """The other matches of a result's story: count, providers and the first few, newest first."""
@@ -419,6 +405,12 @@ class SearchIndex:
         providers = {columns.values["provider"][code] for code in columns.codes["provider"][others]} - {""}
         items = [self._brief_of(chosen.gen, int(n)) for n in others[: self.limits.story_members_shown]]
         return {"count": int(others.size), "providers": len(providers), "items": items}
+
+    def matches(self, request: SearchRequest) -> tuple[np.ndarray, np.ndarray]:
+        """The documents a request selects (a bool mask by document number) and their relevance
+        scores, before ordering: what every page, count and export of it is made from."""
+        chosen = self._select(request)
+        return chosen.selected, chosen.scores
 
     def timeline(self, request: SearchRequest) -> dict[str, Any]:
         """Matching documents per day, week, month or year, with the spikes marked (``/api/timeline``)."""
@@ -436,39 +428,19 @@ class SearchIndex:
         """
         chosen = self._select(request)
         order = self._ordered(chosen, request.sort, request.collapse, limit)
-        terms = query_terms(chosen.parsed.text_query)
+        terms = query_terms(chosen.parsed.tree)
         return (self._hit(chosen.gen, int(docnum), terms) for docnum in order)
 
-    def _match(
-        self, gen: Generation, text_query: wq.Query | None, deadline: float
-    ) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Bool mask of matching documents and their BM25F scores."""
+    def _match(self, gen: Generation, tree: Node | None, deadline: float) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Bool mask of matching documents, their scores, and whether the time budget cut it short."""
         size = gen.columns.size
-        scores = np.zeros(size, dtype=np.float64)
-        if text_query is None:
-            return np.ones(size, dtype=bool), scores, False
+        if tree is None:
+            return np.ones(size, dtype=bool), np.zeros(size, dtype=np.float64), False
         try:
-            fast = gen.term_scorer.match(text_query, deadline)
+            mask, scores = gen.ranker.match(tree, deadline)
         except DeadlineExceeded:
-            return np.zeros(size, dtype=bool), scores, True
-        if fast is not None:
-            return fast[0], fast[1], False
-        matched = np.zeros(size, dtype=bool)
-        searcher = gen.searcher()
-        inner = searcher.collector(limit=None, scored=True)
-        timed = DeadlineCollector(inner, deadline)
-        cut_short = False
-        try:
-            searcher.search_with_collector(text_query, timed)
-        except collectors.TimeLimit:
-            cut_short = True
-        results = timed.results()
-        if results.top_n:
-            found = np.asarray(results.top_n, dtype=np.float64)
-            docnums = found[:, 1].astype(np.int64)
-            matched[docnums] = True
-            scores[docnums] = found[:, 0]
-        return matched, scores, cut_short
+            return np.zeros(size, dtype=bool), np.zeros(size, dtype=np.float64), True
+        return mask, scores, False
 
     def _facets(self, chosen: _Selection, request: SearchRequest) -> dict[str, list[dict[str, Any]]]:
         """Disjunctive counts: each facet sees every selection but its own.
@@ -516,14 +488,14 @@ class SearchIndex:
         return [{"value": str(m), "count": int(c)} for m, c in zip(months, counts, strict=True)]
 
     def _order(
-        self, gen: Generation, docs: np.ndarray, scores: np.ndarray, sort: str, has_text: bool, needed: int
+        self, gen: Generation, docs: np.ndarray, scores: np.ndarray, sort: str, is_scored: bool, needed: int
     ) -> np.ndarray:
         """The first ``needed`` document numbers of ``docs`` in the requested order.
 
         Ties break by date, score, then document number, so pages never overlap.
         """
         columns = gen.columns
-        if sort == "oldest" or not has_text:
+        if sort == "oldest" or not is_scored:
             # The precomputed date orders are exact: oldest first never looks at scores, and
             # without text every score is 0 (newest first). Undated documents go last either way.
             order = columns.oldest_first if sort == "oldest" else columns.newest_first
@@ -576,29 +548,6 @@ class SearchIndex:
         # PDFs: the page of the passage shown (the first page when it is the excerpt).
         hit["page"] = page_of(page_starts, offset or 0) if page_starts else None
         return hit
-
-    def _suggest(self, request: SearchRequest, words: list[str], total: int, searcher) -> str | None:
-        """A corrected query that finds more, or None."""
-        corrected = request.q
-        changed = False
-        reader = searcher.reader()
-        analyzer = searcher.schema["title"].analyzer
-        for word in words:
-            term = analyzer.normalize(word) if isinstance(analyzer, EnglishTokenizer) else word.lower()
-            if any(reader.doc_frequency(f, term) for f in ("title", "excerpt", "body")):
-                continue
-            options = self.generation().corrector().suggest(fold(word), limit=1, maxdist=2, prefix=1)
-            if options and options[0] != fold(word):
-                corrected = re.sub(rf"\b{re.escape(word)}\b", options[0], corrected, count=1)
-                changed = True
-        if not changed:
-            return None
-        probe = SearchRequest(**{**request.__dict__, "q": corrected, "page": 1})
-        try:
-            better = self.search(probe, with_suggestion=False)
-        except QueryError:
-            return None
-        return corrected if better.total > total else None
 
     # -- documents -----------------------------------------------------------
 
@@ -686,10 +635,10 @@ class SearchIndex:
         """Index terms of a query string, for highlighting a document page."""
         gen = self.generation()
         try:
-            parsed = parse_query(q, gen.parser, gen.searcher().reader(), self.limits)
+            parsed = parse_query(q, gen.searcher().reader(), self.limits, gen.analyzer)
         except QueryError:
             return set()
-        return query_terms(parsed.text_query)
+        return query_terms(parsed.tree)
 
 
 def _countries(stored: dict[str, Any]) -> list[dict[str, str]]:
@@ -847,14 +796,19 @@ def _term_hits(text: str, terms: set[str], pieces: list[tuple[int, int]] | None 
     normalised. Long reports have tens of thousands of words.
     """
     if pieces is not None:
-        found = [(start + at, term) for start, end in pieces for at, term in _term_hits(text[start:end], terms)]
+        found: list[tuple[int, str]] = []
+        for start, end in pieces:
+            found += [(start + at, term) for at, term in _term_hits(text[start:end], terms)]
+            if len(found) >= MAX_SNIPPET_HITS:
+                break
         return found[:MAX_SNIPPET_HITS]
     lowered = text.lower()
     if len(lowered) != len(text):  # rare letters whose lower case is longer: offsets would shift
         return _term_hits_by_regex(text, terms)[:MAX_SNIPPET_HITS]
-    hits = []
-    # Only the first MAX_SNIPPET_HITS occurrences of all terms together are used: once one
-    # term has that many before some offset, no other term needs looking for after it.
+    hits: dict[int, str] = {}  # offset -> term
+    # Only the first MAX_SNIPPET_HITS occurrences of all terms together are used: once that many
+    # are known before some offset, no term needs looking for after it. A natural query's five
+    # frequent words in a long report were otherwise looked for up to 200 times each.
     last = len(text)  # the last offset where an occurrence can still be among the first ones
     for pattern in _occurrence_patterns(frozenset(terms)):
         found = 0
@@ -863,22 +817,27 @@ def _term_hits(text: str, terms: set[str], pieces: list[tuple[int, int]] | None 
                 break
             term = _term(match.group())
             if term in terms:
-                hits.append((match.start(), term))
+                hits[match.start()] = term
                 found += 1
                 if found == MAX_SNIPPET_HITS:
-                    last = match.start()
                     break
-    hits.sort()
-    return hits[:MAX_SNIPPET_HITS]
+        if len(hits) >= MAX_SNIPPET_HITS:
+            last = sorted(hits)[MAX_SNIPPET_HITS - 1]
+    return sorted(hits.items())[:MAX_SNIPPET_HITS]
 
 
 @functools.lru_cache(maxsize=256)
 def _occurrence_patterns(terms: frozenset[str]) -> tuple[re.Pattern[str], ...]:
     """For each prefix of ``terms``' stems: the lower-case words (as ``TOKEN_PATTERN`` cuts them) that
     begin with it. A word begins where no word character precedes, nor an apostrophe or dot that
-    follows one (``TOKEN_PATTERN`` would have gone on through it)."""
+    follows one (``TOKEN_PATTERN`` would have gone on through it). A pattern of one literal prefix
+    is searched for in C; an alternation of them would try its branches at every position holding
+    one of their first letters."""
     patterns = []
-    for prefix in sorted({term[: max(3, len(term) - 1)] for term in terms}):
+    prefixes = sorted({term[: max(3, len(term) - 1)] for term in terms})
+    # A prefix that begins with another ("russia" of "russian" after "russi" of "russia") finds no
+    # word the other does not.
+    for prefix in [p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes)]:
         literal = re.escape(prefix)
         patterns.append(re.compile(rf"{literal}(?<!\w{literal})(?<!\w['’.]{literal})\w*(?:['’.]\w+)*"))
     return tuple(patterns)  # shared by every caller (cached)

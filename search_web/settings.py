@@ -15,7 +15,8 @@ from indexer.limits import describe_settings, setting
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds that keep one query or request from taking the service down."""
+    """Every setting of the search service: the bounds that keep one query or request from taking
+    it down, and the ranking's parameters (chosen on ``benchmarks/relevance``; see its README)."""
 
     max_query_chars: int = setting(1000, "Longest query string accepted, in characters.")
     max_nesting: int = setting(8, "Deepest nesting of parentheses in a query.")
@@ -35,7 +36,6 @@ class Limits:
     max_filter_values: int = setting(50, "Most values one facet parameter may select.")
     max_param_values: int = setting(200, "Most repeated values of any one parameter before a 400.")
     snippet_chars: int = setting(260, "Length of a result snippet, in characters.")
-    suggest_below: int = setting(3, "Offer 'did you mean' when a query finds fewer hits than this.")
     reload_check_s: float = setting(1.0, "How often the app checks for a newly swapped-in index, in seconds.")
     result_cache_entries: int = setting(
         512, "Search results kept per index generation for repeated requests (paging back, facet toggles); 0: none."
@@ -49,6 +49,23 @@ class Limits:
         3.0, "A spike holds at least this many times the mean of the buckets before it."
     )
     timeline_spike_window: int = setting(6, "Buckets before a timeline bucket that form its baseline.")
+    # Ranking (search_web.ranking): BM25F over the text fields, coordination, recency.
+    weight_title: float = setting(3.0, "BM25F weight of a word found in a title.")
+    weight_excerpt: float = setting(1.5, "BM25F weight of a word found in an excerpt.")
+    weight_related: float = setting(1.0, "BM25F weight of a word found in a news record's related coverage.")
+    weight_body: float = setting(1.0, "BM25F weight of a word found in a body.")
+    b_title: float = setting(0.75, "BM25F length normalisation of titles (0: none, 1: full).")
+    b_excerpt: float = setting(0.75, "BM25F length normalisation of excerpts.")
+    b_related: float = setting(0.5, "BM25F length normalisation of related coverage.")
+    b_body: float = setting(0.75, "BM25F length normalisation of bodies.")
+    bm25_k1: float = setting(1.2, "BM25F saturation: how soon more occurrences of a word stop counting.")
+    coordination: float = setting(
+        1.0, "A document's score is multiplied by (query parts it holds / parts) to this power; 0: off."
+    )
+    recency_weight: float = setting(
+        0.0, "News scores are multiplied by at most 1 + this for being recent (0: off; it did not help ranking)."
+    )
+    recency_half_life_days: float = setting(365.0, "Days before the newest item in which the recency factor halves.")
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any] | None) -> Limits:
@@ -64,3 +81,15 @@ class Limits:
     def describe(cls) -> list[dict[str, Any]]:
         """Name, default and help of every setting (for ``--help-settings``)."""
         return describe_settings(cls)
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` as a setting's name and its value in the setting's type (ValueError if unknown)."""
+    name, _, value = text.partition("=")
+    defaults = {s["name"]: s["default"] for s in Limits.describe()}
+    if name not in defaults:
+        raise ValueError(f"unknown setting {name!r}")
+    kind = type(defaults[name])
+    if kind is tuple:
+        return name, tuple(int(v) for v in value.split(","))
+    return name, kind(value)

@@ -1,20 +1,24 @@
-"""Matching and BM25F scoring of term queries with numpy, equal to Whoosh's own.
+"""Posting lists as arrays, and BM25F scores of terms and phrases computed on them with numpy.
 
 Whoosh scores one posting at a time in Python (a field-length lookup and a
 BM25 call per matching document and field): a frequent word over 100,000
-documents costs a second. Queries made only of terms combined with AND, OR
-and NOT — what the search box produces for words and wildcards — are
-evaluated here on whole posting lists instead: each term's document numbers
-and weights are read block by block into arrays (cached per generation), the
-match set is array set logic, and the score of a document is the sum, over
-the positive terms it contains, of exactly Whoosh's ``bm25(idf, weight,
-field length, average field length, B, K1)``, as Whoosh's And/Or matchers
-sum their children. Phrases ("export controls") are matched on the
-positions of the documents that hold all their words, and scored as
-Whoosh's phrase matcher scores them: the sum of their words' scores, in the
-documents where the phrase occurs. Anything else (fuzzy terms, slop other
-than 1) returns None and goes through Whoosh.
-``tests/test_speed_never_changes_answers.py`` checks the two agree.
+documents costs a second. Here each term's document numbers and
+frequencies are read block by block into arrays (cached per generation),
+and a term's score in every document holding it is computed at once:
+
+    BM25F (Robertson & Zaragoza; Lucene's ``combined_fields``): per document,
+    the term's frequency in each field, weighted by the field's weight and
+    normalised by the field's length against the collection's average
+    length of that field, is summed over the fields; one saturation (k1)
+    and one idf (of the documents holding the term in any field) apply to
+    the sum.
+
+Phrases ("export controls") are matched on the positions of the documents
+that hold all their words, and scored the same way as one term, with how
+often the phrase occurs in each field as its frequency.
+``search_web.ranking`` combines these scores for a whole query;
+``tests/test_bm25f_scoring.py`` checks them against the formula computed
+document by document from Whoosh's own reader.
 
 This reads the whoosh3 codec's posting blocks (``_read_ids``/``_weights``/
 ``_read_values``), which is why whoosh3 is pinned exactly.
@@ -25,11 +29,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
 import numpy as np
-from whoosh import query as wq
 from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
@@ -48,23 +52,40 @@ PHRASE_CACHE_BYTES = 64 * 2**20
 # bodies, see positions_in); a frequent word's would cost memory and is found by scanning anyway.
 POSITIONS_KEPT_POSTINGS = 4096
 POSITIONS_CACHE_BYTES = 32 * 2**20
+# Below this share of all documents, a term's postings over several fields are merged by sorting
+# them; above it, by adding them into an array of every document.
+SPARSE_MERGE_SHARE = 1 / 16
+# A term or phrase held by more than this share of all documents is also kept as arrays over every
+# document (``dense``): adding them is one pass in order, where adding its postings by document
+# number jumps about memory once per posting.
+DENSE_SHARE = 1 / 8
 _DOC_SHIFT = 32  # position keys: document number << 32 | position
 
-
-# A term to score, and the documents it is scored in (None: wherever it occurs).
-Positive = tuple[wq.Term, np.ndarray | None]
+Postings = tuple[np.ndarray, np.ndarray]  # sorted document numbers, and a value for each
 
 
 class Unsupported(Exception):
-    """The query has a node this module does not evaluate; use Whoosh."""
+    """The index holds postings in a form this module cannot read."""
 
 
 class DeadlineExceeded(Exception):
     """The search's time budget ran out between two terms."""
 
 
+@dataclass(frozen=True)
+class Bm25fParameters:
+    """Field weights and length normalisation (b) per field, and the one saturation (k1)."""
+
+    weights: dict[str, float]
+    b: dict[str, float]
+    k1: float
+
+    def __hash__(self) -> int:
+        return hash((tuple(sorted(self.weights.items())), tuple(sorted(self.b.items())), self.k1))
+
+
 class TermScorer:
-    """Evaluates term queries over one opened generation, from any number of threads.
+    """Postings, phrases and BM25F scores over one opened generation, from any number of threads.
 
     ``searcher_of_thread`` returns the calling thread's own Whoosh searcher.
     Every read of the index goes through it: a Whoosh reader's files keep
@@ -72,21 +93,94 @@ class TermScorer:
     read each other's posting blocks. The arrays and caches are shared.
     """
 
-    def __init__(self, searcher_of_thread: Callable[[], Any], weighting: Any, fields: tuple[str, ...]) -> None:
+    def __init__(self, searcher_of_thread: Callable[[], Any], parameters: Bm25fParameters) -> None:
         self.searcher_of_thread = searcher_of_thread
         reader = searcher_of_thread().reader()
         self.schema = reader.schema
         self.size = reader.doc_count_all()
-        self.weighting = weighting
-        # The main text fields are loaded up front; others (provider:, topic:) on first use.
-        self.lengths = {name: self._field_lengths(name) for name in fields}
-        self._postings: LruCache[tuple[np.ndarray, np.ndarray]] = LruCache(
+        self.live_count = reader.doc_count()
+        self.parameters = parameters
+        # Lengths of the scored fields, and their averages over the whole collection: a news record
+        # without a body must count as short beside a report, or reports win by repeating a word.
+        self.lengths = {name: self._field_lengths(name) for name in parameters.weights if name in self.schema}
+        self.average_lengths = {name: float(lengths.mean()) or 1.0 for name, lengths in self.lengths.items()}
+        self._postings: LruCache[Postings] = LruCache(
             POSTINGS_CACHE_BYTES, weigh=lambda arrays: arrays[0].nbytes + arrays[1].nbytes
         )
-        self._phrases: LruCache[np.ndarray] = LruCache(PHRASE_CACHE_BYTES, weigh=lambda found: found.nbytes + 64)
+        self._phrases: LruCache[Postings] = LruCache(
+            PHRASE_CACHE_BYTES, weigh=lambda found: found[0].nbytes + found[1].nbytes + 64
+        )
         self._positions: LruCache[tuple[np.ndarray, list[bytes]]] = LruCache(
             POSITIONS_CACHE_BYTES, weigh=lambda kept: kept[0].nbytes + sum(map(len, kept[1])) + 40 * len(kept[1])
         )
+
+    def scored(self, fieldname: str) -> bool:
+        """Whether a field's matches are scored (the text fields); others only filter."""
+        return fieldname in self.lengths
+
+    # -- scores --------------------------------------------------------------
+
+    def term_scores(self, texts: tuple[str, ...], fields: tuple[str, ...], deadline: float = math.inf) -> Postings:
+        """The documents holding a term in any of ``fields``, and its BM25F score in each (0 where
+        none of the fields is scored). ``texts``: the term and its other forms, whose occurrences
+        count as its own. Cached per generation."""
+        key = ("term", texts, fields)
+        cached = self._postings.get(key)
+        if cached is None:
+            _check(deadline)
+            per_field = [
+                (name, *_merge_sum([self.postings(name, text) for text in texts], self.size)) for name in fields
+            ]
+            cached = self._combined(per_field)
+            self._postings.put(key, cached)
+        return cached
+
+    def phrase_scores(self, terms: tuple[str, ...], fields: tuple[str, ...], deadline: float = math.inf) -> Postings:
+        """The documents where ``terms`` occur one right after another in one of ``fields``, and the
+        phrase's BM25F score in each, with its occurrences as its frequency. Cached per generation."""
+        key = ("phrase", terms, fields)
+        cached = self._postings.get(key)
+        if cached is None:
+            found = [(name, *self.phrase_postings(name, terms, deadline)) for name in fields]
+            cached = self._combined(found)
+            self._postings.put(key, cached)
+        return cached
+
+    def dense(self, key: tuple[Any, ...], found: Postings) -> tuple[np.ndarray, np.ndarray]:
+        """``found`` (documents and scores of the query part ``key``) as a read-only bool mask and
+        score array over every document, cached per generation."""
+        cached = self._postings.get(("dense", key))
+        if cached is None:
+            ids, values = found
+            mask = np.zeros(self.size, dtype=bool)
+            mask[ids] = True
+            scores = np.zeros(self.size, dtype=np.float64)
+            scores[ids] = values
+            mask.flags.writeable = scores.flags.writeable = False
+            cached = (mask, scores)
+            self._postings.put(("dense", key), cached)
+        return cached
+
+    def _combined(self, per_field: list[tuple[str, np.ndarray, np.ndarray]]) -> Postings:
+        """BM25F over fields: (field, documents, frequencies) -> (documents, scores)."""
+        parts = [(name, ids, tf) for name, ids, tf in per_field if ids.size]
+        if not parts:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+        weighted = []
+        for name, ids, tf in parts:
+            if name in self.lengths:
+                b = self.parameters.b[name]
+                norm = (1 - b) + b * self.lengths[name][ids] / self.average_lengths[name]
+                weighted.append((ids, self.parameters.weights[name] * tf / norm))
+            else:
+                weighted.append((ids, np.zeros(ids.size)))
+        ids, pseudo = _merge_sum(weighted, self.size)
+        df = ids.size
+        idf = math.log(1 + (self.live_count - df + 0.5) / (df + 0.5))
+        k1 = self.parameters.k1
+        return ids, idf * pseudo * (k1 + 1) / (k1 + pseudo)
+
+    # -- postings ------------------------------------------------------------
 
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = np.zeros(self.size, dtype=np.float64)
@@ -97,17 +191,20 @@ class TermScorer:
                 lengths[offset : offset + codes.size] = _LENGTH_OF_BYTE[codes]
         return lengths
 
-    def postings(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Document numbers and weights of one term, as arrays."""
+    def postings(self, fieldname: str, text: str) -> Postings:
+        """Document numbers and frequencies of one term in one field, as arrays."""
         key = (fieldname, text)
         cached = self._postings.get(key)
         if cached is not None:
             return cached
+        if fieldname not in self.schema:
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
         ids: list[np.ndarray] = []
         weights: list[np.ndarray] = []
+        field = self.schema[fieldname]
         # The positions come with the blocks already read; they are kept for a term with few postings.
-        values: list[bytes] | None = [] if type(self.schema[fieldname].format) is PackedPositions else None
-        btext = text.encode("utf-8") if isinstance(text, str) else text
+        values: list[bytes] | None = [] if type(field.format) is PackedPositions else None
+        btext = field.to_bytes(text) if not isinstance(text, bytes) else text
         for ids_of_block, matcher in self._blocks(fieldname, btext):
             matcher._read_weights()
             ids.append(ids_of_block)
@@ -117,8 +214,10 @@ class TermScorer:
                 values.extend(matcher._values)
                 if len(values) > POSITIONS_KEPT_POSTINGS:
                     values = None
+        # A field's boost (of an index written when fields had one) is in its weights: take it out.
+        boost = getattr(field.format, "field_boost", 1.0) or 1.0
         result = (
-            (np.concatenate(ids).astype(np.int32), np.concatenate(weights))  # document numbers fit 32 bits
+            (np.concatenate(ids).astype(np.int32), np.concatenate(weights) / boost)  # document numbers fit 32 bits
             if ids
             else (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64))
         )
@@ -143,96 +242,51 @@ class TermScorer:
             return np.zeros(0, dtype=np.uint32)
         return np.frombuffer(values[at], dtype="<u4")
 
-    def match(self, query: wq.Query, deadline: float = math.inf) -> tuple[np.ndarray, np.ndarray] | None:
-        """(matched mask, scores) for ``query``, or None when it is not a pure term query.
-
-        Raises :class:`DeadlineExceeded` when ``time.monotonic()`` passes ``deadline``
-        (checked before each term).
-        """
-        try:
-            mask, positives = self._evaluate(query, deadline)
-        except Unsupported:
-            return None
-        scores = np.zeros(self.size, dtype=np.float64)
-        for term, within in positives:
-            _check(deadline)
-            self._add_scores(scores, term, within)
-        return mask, scores
-
-    def _evaluate(self, node: wq.Query, deadline: float) -> tuple[np.ndarray, list[Positive]]:
-        if type(node) is wq.Term:
-            _check(deadline)
-            if node.fieldname not in self.schema:
-                raise Unsupported(f"unknown field {node.fieldname}")
-            ids, _ = self.postings(node.fieldname, node.text)
-            mask = np.zeros(self.size, dtype=bool)
-            mask[ids] = True
-            return mask, [(node, None)]
-        if type(node) is wq.Phrase:
-            return self._phrase(node, deadline)
-        if type(node) is wq.AndNot:
-            mask, positives = self._evaluate(node.a, deadline)
-            excluded, _ = self._evaluate(node.b, deadline)
-            return mask & ~excluded, positives
-        if type(node) is wq.And:
-            mask, positives = np.ones(self.size, dtype=bool), []
-            for child in node.subqueries:
-                if type(child) is wq.Not:
-                    excluded, _ = self._evaluate(child.query, deadline)
-                    mask &= ~excluded
-                    continue
-                child_mask, child_positives = self._evaluate(child, deadline)
-                mask &= child_mask
-                positives += child_positives
-            return mask, positives
-        if type(node) is wq.Or and not node.minmatch and node.scale is None:
-            mask, positives = np.zeros(self.size, dtype=bool), []
-            for child in node.subqueries:
-                child_mask, child_positives = self._evaluate(child, deadline)
-                mask |= child_mask
-                positives += child_positives
-            return mask, positives
-        raise Unsupported(type(node).__name__)
-
-    def _phrase(self, node: wq.Phrase, deadline: float) -> tuple[np.ndarray, list[Positive]]:
-        """Documents where the words occur one right after another, and the words to score there."""
-        if node.fieldname not in self.schema:
-            raise Unsupported(f"unknown field {node.fieldname}")
-        field = self.schema[node.fieldname]
-        if node.slop != 1 or not field.format or not field.format.supports("positions"):
-            raise Unsupported("a phrase Whoosh would treat otherwise")
-        words = [field.to_bytes(word) for word in node.words]
-        mask = np.zeros(self.size, dtype=bool)
-        mask[self._phrase_documents(node.fieldname, words, deadline)] = True
-        terms = [wq.Term(node.fieldname, word.decode("utf-8"), boost=node.boost) for word in words]
-        return mask, [(term, mask) for term in terms]
-
-    def _phrase_documents(self, fieldname: str, words: list[bytes], deadline: float) -> np.ndarray:
-        """Document numbers where ``words`` occur one right after another (cached per generation)."""
-        key = (fieldname, tuple(words))
+    def phrase_postings(self, fieldname: str, terms: tuple[str, ...], deadline: float = math.inf) -> Postings:
+        """Documents where ``terms`` occur one right after another in a field, and how often
+        (cached per generation)."""
+        key = (fieldname, terms)
         cached = self._phrases.get(key)
         if cached is not None:
             return cached
-        found = np.zeros(0, dtype=np.int64)
-        reader = self.searcher_of_thread().reader()
-        if words and all((fieldname, word) in reader for word in words):  # else, as Whoosh: no match
-            candidates = self.postings(fieldname, words[0])[0]
-            for word in words[1:]:
-                _check(deadline)
-                candidates = np.intersect1d(candidates, self.postings(fieldname, word)[0], assume_unique=True)
-            # (document, position) keys where the phrase could start, narrowed word by word.
-            starts = self._position_keys(fieldname, words[0], candidates)
-            for offset, word in enumerate(words[1:], start=1):
-                if not starts.size:
-                    break
-                _check(deadline)
-                candidates = np.unique(starts >> _DOC_SHIFT)
-                starts = np.intersect1d(
-                    starts, self._position_keys(fieldname, word, candidates) - offset, assume_unique=True
-                )
-            found = np.unique(starts >> _DOC_SHIFT)
+        found = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        field = self._positions_field(fieldname)
+        if field is not None:
+            words = [field.to_bytes(term) for term in terms]
+            found = self._phrase_occurrences(fieldname, words, deadline)
         self._phrases.put(key, found)  # not reached when the deadline cut the matching short
         return found
+
+    def _positions_field(self, fieldname: str) -> Any | None:
+        """The schema's field of that name if it keeps word positions, else None."""
+        if fieldname not in self.schema:
+            return None
+        field = self.schema[fieldname]
+        return field if field.format and field.format.supports("positions") else None
+
+    def _phrase_occurrences(self, fieldname: str, words: list[bytes], deadline: float) -> Postings:
+        reader = self.searcher_of_thread().reader()
+        empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        if not words or not all((fieldname, word) in reader for word in words):
+            return empty
+        candidates = self.postings(fieldname, words[0])[0]
+        for word in words[1:]:
+            _check(deadline)
+            candidates = np.intersect1d(candidates, self.postings(fieldname, word)[0], assume_unique=True)
+        # (document, position) keys where the phrase could start, narrowed word by word.
+        starts = self._position_keys(fieldname, words[0], candidates)
+        for offset, word in enumerate(words[1:], start=1):
+            if not starts.size:
+                break
+            _check(deadline)
+            candidates = np.unique(starts >> _DOC_SHIFT)
+            starts = np.intersect1d(
+                starts, self._position_keys(fieldname, word, candidates) - offset, assume_unique=True
+            )
+        if not starts.size:
+            return empty
+        documents, counts = np.unique(starts >> _DOC_SHIFT, return_counts=True)
+        return documents, counts.astype(np.float64)
 
     def _position_keys(self, fieldname: str, text: bytes, wanted: np.ndarray) -> np.ndarray:
         """``document << 32 | position`` of every occurrence of one term in ``wanted`` documents, sorted."""
@@ -276,40 +330,6 @@ class TermScorer:
                 below = last
                 matcher._next_block()
 
-    def _add_scores(self, scores: np.ndarray, term: wq.Term, within: np.ndarray | None = None) -> None:
-        if self.schema[term.fieldname].scorable:
-            ids, values = self.term_scores(term.fieldname, term.text)
-        else:
-            ids, values = self.postings(term.fieldname, term.text)  # Whoosh's WeightScorer: the posting's weight
-        if within is not None:  # a phrase's word counts only where the phrase occurs
-            keep = within[ids]
-            ids, values = ids[keep], values[keep]
-        scores[ids] += values * term.boost  # a term's document numbers are distinct
-
-    def term_scores(self, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """Document numbers of one term and its BM25 score in each (before the query's boost).
-
-        Everything in the formula is fixed for a generation, so the scores are
-        cached with the postings: a frequent word over a million documents
-        cost 15 ms of array arithmetic per query.
-        """
-        key = ("scores", fieldname, text)
-        cached = self._postings.get(key)
-        if cached is not None:
-            return cached
-        ids, weights = self.postings(fieldname, text)
-        B = self.weighting._field_B.get(fieldname, self.weighting.B)
-        K1 = self.weighting.K1
-        searcher = self.searcher_of_thread()
-        idf = searcher.idf(fieldname, text)
-        avgfl = searcher.avg_field_length(fieldname) or 1
-        if fieldname not in self.lengths:  # a race only computes the same array twice
-            self.lengths[fieldname] = self._field_lengths(fieldname)
-        lengths = self.lengths[fieldname][ids]
-        result = (ids, idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl))))
-        self._postings.put(key, result)
-        return result
-
 
 def _positions_unpacker(format_: Any):
     """A function from posting values to (positions per posting, all positions), as arrays.
@@ -333,6 +353,25 @@ def _positions_unpacker(format_: Any):
         return counts, np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
 
     return unpack_any
+
+
+def _merge_sum(parts: list[Postings], size: int) -> Postings:
+    """The union of several (sorted documents, values) pairs, with the values of a document added."""
+    if len(parts) == 1:
+        return parts[0]
+    total = sum(ids.size for ids, _ in parts)
+    if total > size * SPARSE_MERGE_SHARE:
+        sums = np.zeros(size, dtype=np.float64)
+        present = np.zeros(size, dtype=bool)
+        for ids, values in parts:
+            sums[ids] += values  # a part's documents are distinct
+            present[ids] = True
+        ids = np.flatnonzero(present).astype(np.int32)
+        return ids, sums[ids]
+    every = np.concatenate([ids for ids, _ in parts])
+    documents, at = np.unique(every, return_inverse=True)
+    values = np.bincount(at, weights=np.concatenate([values for _, values in parts]), minlength=documents.size)
+    return documents.astype(np.int32), values
 
 
 def _check(deadline: float) -> None:

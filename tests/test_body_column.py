@@ -78,7 +78,7 @@ def test_snippets_come_from_the_body_column(tmp_path):
     assert run_indexer("build", str(tmp_path / "reports"), "--index", str(tmp_path / "index")).returncode == 0
     index = SearchIndex(tmp_path / "index")
     try:
-        hits = index.search(SearchRequest(q="semiconductor"), with_suggestion=False).hits
+        hits = index.search(SearchRequest(q="semiconductor"), with_corrections=False).hits
     finally:
         index.close()
     assert len(hits) == 10

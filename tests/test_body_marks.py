@@ -19,7 +19,7 @@ from indexer.analysis import MARK_PIECE_CHARS, TOKEN_PATTERN, EnglishTokenizer, 
 from indexer.build import run_build
 from indexer.documents import Document
 from indexer.schema import MARKED_BODY_CHARS, to_fields
-from search_web.search import SearchIndex, SearchRequest, query_terms, snippet_at
+from search_web.search import SearchIndex, SearchRequest, snippet_at
 from search_web.settings import Limits
 from tests.conftest import REPO
 
@@ -88,8 +88,8 @@ def test_snippets_from_the_marked_pieces_equal_scanning_the_whole_body(reports_i
     guided = 0
     for word in body_words(reports_index):
         for q in (word, f"{word} china"):
-            result = reports_index.search(SearchRequest(q=q, per_page=20), with_suggestion=False)
-            terms = query_terms(gen.parser.parse(q))
+            result = reports_index.search(SearchRequest(q=q, per_page=20), with_corrections=False)
+            terms = result.terms
             for hit in result.hits:
                 docnum = gen.searcher().document_number(id=hit["id"])
                 stored = gen.stored(docnum, with_body=True)

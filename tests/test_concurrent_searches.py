@@ -42,7 +42,7 @@ def distinct_queries() -> list[str]:
 def answers(index, queries: list[str]) -> dict[str, tuple[int, list[str]]]:
     found = {}
     for q in queries:
-        result = index.search(SearchRequest(q=q, facets=False), with_suggestion=False)
+        result = index.search(SearchRequest(q=q, facets=False), with_corrections=False)
         assert not result.cut_short
         found[q] = (result.total, [hit["id"] for hit in result.hits])
     return found

@@ -18,7 +18,6 @@ import pytest
 
 from indexer.columns import ColumnData
 from search_web.columns import VALUES_PER_ROW, Columns
-from search_web.query import parse_query
 from search_web.search import SORTS, SearchIndex, SearchRequest
 from search_web.settings import Limits
 from tests.conftest import NEWS_RECORD, REPO, SEEDS, build_index
@@ -72,11 +71,7 @@ def plain_order(index: SearchIndex, q: str, sort: str) -> list[int]:
     """Every match's document number, sorted by the whole key of ``sort``."""
     gen = index.generation()
     columns = gen.columns
-    if q:
-        parsed = parse_query(q, gen.parser, gen.searcher().reader(), index.limits)
-        mask, scores = gen.term_scorer.match(parsed.text_query)
-    else:
-        mask, scores = np.ones(columns.size, dtype=bool), np.zeros(columns.size)
+    mask, scores = index.matches(SearchRequest(q=q))
     docnums = [int(d) for d in np.flatnonzero(mask & columns.live)]
 
     def key(d: int) -> tuple:
@@ -106,7 +101,7 @@ def pages_of(index: SearchIndex, q: str, sort: str, collapse: bool) -> tuple[lis
     docnums, result = [], None
     for page in range(1, PAGES + 1):
         request = SearchRequest(q=q, sort=sort, collapse=collapse, page=page, per_page=PER_PAGE, facets=False)
-        result = index.search(request, with_suggestion=False)
+        result = index.search(request, with_corrections=False)
         docnums += [searcher.document_number(id=hit["id"]) for hit in result.hits]
     return docnums, result.total, result.stories
 
@@ -152,7 +147,7 @@ def test_a_late_page_needs_a_longer_prefix_and_gets_it(index):
     page = len(full) // PER_PAGE  # the last full page
     request = SearchRequest(page=page, per_page=PER_PAGE, sort="newest", facets=False)
     searcher = index.generation().searcher()
-    hits = index.search(request, with_suggestion=False).hits
+    hits = index.search(request, with_corrections=False).hits
     assert [searcher.document_number(id=h["id"]) for h in hits] == full[(page - 1) * PER_PAGE : page * PER_PAGE]
 
 

@@ -22,7 +22,20 @@ HIT_KEYS = {
     "story_more",
     "page",
 }
-TOP_KEYS = {"query", "total", "stories", "collapse", "page", "per_page", "took_ms", "suggestion", "hits", "facets"}
+TOP_KEYS = {
+    "query",
+    "total",
+    "stories",
+    "collapse",
+    "page",
+    "per_page",
+    "took_ms",
+    "suggestion",
+    "corrected_from",
+    "unmatched_words",
+    "hits",
+    "facets",
+}
 
 
 def get(client, url: str, status: int = 200) -> dict:
@@ -63,21 +76,47 @@ def test_empty_query_browses_everything_newest_first(client):
     assert sum(e["count"] for e in data["facets"]["year"]) <= data["total"]
 
 
-def test_words_are_all_required(client):
-    both = get(client, "/api/search?q=facial+amazon")["total"]
-    facial, amazon = (get(client, f"/api/search?q={w}")["total"] for w in ("facial", "amazon"))
-    assert 0 < both < min(facial, amazon)
-    either = get(client, "/api/search?q=facial+OR+amazon")["total"]
-    assert either == facial + amazon - both
+def ids(data: dict) -> set[str]:
+    return {hit["id"] for hit in data["hits"]}
 
 
-def test_phrase_and_exclusion(client):
-    phrase = get(client, "/api/search?q=%22export+controls%22")
-    loose = get(client, "/api/search?q=export+controls")
-    assert 0 < phrase["total"] <= loose["total"]
+def test_plain_words_match_any_and_documents_with_more_of_them_rank_first(client):
+    facial, amazon = (get(client, f"/api/search?q={w}&collapse=0")["total"] for w in ("facial", "amazon"))
+    both = get(client, "/api/search?q=facial+AND+amazon&collapse=0&per_page=50")
+    assert 0 < both["total"] < min(facial, amazon)
+    either = get(client, "/api/search?q=facial+amazon&collapse=0&per_page=50")
+    assert either["total"] == get(client, "/api/search?q=facial+OR+amazon&collapse=0")["total"]
+    assert either["total"] == facial + amazon - both["total"]
+    # The documents holding both words come before those holding one.
+    assert [h["id"] for h in either["hits"][: both["total"]]] == [h["id"] for h in both["hits"]]
+
+
+def test_and_requires_both_sides(client):
+    data = get(client, "/api/search?q=chips+AND+russia&collapse=0&per_page=50")
+    assert data["total"] > 0
+    assert data["total"] < get(client, "/api/search?q=chips+russia&collapse=0")["total"]
+    plus = get(client, "/api/search?q=%2Bchips+%2Brussia&collapse=0&per_page=50")
+    assert ids(plus) == ids(data) and plus["total"] == data["total"]
+
+
+def test_a_phrase_is_required_as_typed(client):
+    phrase = get(client, "/api/search?q=%22export+controls%22&collapse=0")
+    loose = get(client, "/api/search?q=export+controls&collapse=0")
+    assert 0 < phrase["total"] < loose["total"]
+    # A phrase beside words: every match holds the phrase; the words rank.
+    mixed = get(client, "/api/search?q=%22export+controls%22+huawei&collapse=0")
+    assert mixed["total"] == phrase["total"]
+    assert "huawei" in (mixed["hits"][0]["title"] + mixed["hits"][0]["snippet"]).lower()
+
+
+def test_exclusions(client):
     minus = get(client, "/api/search?q=facial+recognition+-amazon")["total"]
     not_ = get(client, "/api/search?q=facial+recognition+NOT+amazon")["total"]
     assert minus == not_ < get(client, "/api/search?q=facial+recognition")["total"]
+    everything = get(client, "/api/search")["total"]
+    china = get(client, "/api/search?q=china")["total"]
+    assert get(client, "/api/search?q=-china")["total"] == get(client, "/api/search?q=NOT+china")["total"]
+    assert get(client, "/api/search?q=-china")["total"] == everything - china > 0
 
 
 @pytest.mark.parametrize(
@@ -186,11 +225,17 @@ def test_query_is_escaped_in_snippets_and_json(client):
         assert "<script" not in hit["snippet"]
 
 
-def test_did_you_mean(client):
+def test_words_no_document_holds_are_corrected(client):
     data = get(client, "/api/search?q=faciel+recognitoin")
-    assert data["total"] == 0
-    assert data["suggestion"] == "facial recognition"
-    assert get(client, "/api/search?q=facial+recognition")["suggestion"] is None
+    assert data["corrected_from"] == "faciel recognitoin"
+    assert data["query"] == "facial recognition"
+    assert data["unmatched_words"] == ["faciel", "recognitoin"]
+    assert data["total"] == get(client, "/api/search?q=facial+recognition")["total"] > 10
+    typed = get(client, "/api/search?q=faciel+recognitoin&as_typed=1")
+    assert typed["total"] == 0 and typed["corrected_from"] is None
+    assert typed["suggestion"] == "facial recognition"
+    plain = get(client, "/api/search?q=facial+recognition")
+    assert plain["suggestion"] is None and plain["corrected_from"] is None and plain["unmatched_words"] == []
 
 
 @pytest.mark.parametrize(

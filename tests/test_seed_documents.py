@@ -88,6 +88,6 @@ def test_seed_boilerplate_is_not_searchable(seeds):
     from search_web.search import SearchRequest
 
     index, _ = seeds
-    for words in ("shopping cart", "Hinterbrühl", "privacy policy", "spam"):
+    for words in ('"shopping cart"', "Hinterbrühl", '"privacy policy"', "spam"):
         assert index.search(SearchRequest(q=words)).total == 0, words
     assert index.search(SearchRequest(q="Tchakarova")).total == 1

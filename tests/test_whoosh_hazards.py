@@ -15,10 +15,11 @@ from whoosh import query as wq
 from indexer.build import run_build
 from indexer.documents import Document, InvalidDocument, validate
 from indexer.writing import current_generation, new_generation, read_pointer, write_generation, writer_lock
-from search_web.query import QueryError
+from search_web.query import QueryError, parse_query
 from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
 from tests.conftest import write_news_records
+from tests.reference import whoosh_query
 
 
 @pytest.fixture()
@@ -160,8 +161,8 @@ def test_every_match_is_scored_for_and_or_queries(corpus_index):
     q = "china AND (chips OR semiconductors)"
     result = index.search(SearchRequest(q=q, per_page=50))
     gen = index.generation()
-    parsed = gen.parser.parse(q)
-    with gen.index.searcher(weighting=type(gen.searcher().weighting)()) as plain:
+    parsed = whoosh_query(parse_query(q, gen.searcher().reader(), index.limits).tree)
+    with gen.index.searcher() as plain:
         exact = plain.search(parsed, limit=None, optimize=False)
         expected_total = len(exact)
     index.close()
@@ -174,7 +175,8 @@ def test_facet_counts_cover_all_matches_not_one_page(corpus_index):
     result = index.search(SearchRequest(q="facial recognition", per_page=10))
     gen = index.generation()
     with gen.index.searcher() as searcher:
-        docnums = [d for _, d in searcher.search(gen.parser.parse("facial recognition"), limit=None).top_n]
+        tree = parse_query("facial recognition", searcher.reader(), index.limits).tree
+        docnums = [d for _, d in searcher.search(whoosh_query(tree), limit=None).top_n]
         providers: dict[str, int] = {}
         for docnum in docnums:
             name = searcher.stored_fields(docnum).get("provider")
