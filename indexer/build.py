@@ -40,12 +40,12 @@ from indexer.catalog import (
 )
 from indexer.collector import collector_paused, frozen_for_the_collector
 from indexer.columns import document_column_data, write_column_cache
-from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash
+from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash, unreadable_file
 from indexer.documents import Document
 from indexer.folders import defaults_for, metadata_problems
 from indexer.limits import LIMITS
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
-from indexer.sources import SourceFile, content_hash, discover, read_source
+from indexer.sources import Scan, SourceFile, content_hash, discover, file_key, read_source, scan
 from indexer.stories import assign_stories
 from indexer.writing import (
     Progress,
@@ -123,20 +123,35 @@ class IncompleteIndex(RuntimeError):
 
 
 def run_build(
-    roots: list[Path], index_root: Path, progress: Progress | None = None, *, allow_shrink: bool = False
+    roots: list[Path],
+    index_root: Path,
+    progress: Progress | None = None,
+    *,
+    allow_shrink: bool = False,
+    follow_symlinks: bool | None = None,
 ) -> Summary:
-    """Rebuild the index at ``index_root`` from every file under ``roots``."""
-    return _run("build", roots, index_root, progress, allow_shrink)
+    """Rebuild the index at ``index_root`` from every file under ``roots``.
+
+    ``follow_symlinks``: read links to files outside the source folders and
+    walk links to folders (None: no).
+    """
+    return _run("build", roots, index_root, progress, allow_shrink, bool(follow_symlinks))
 
 
 def run_update(
-    roots: list[Path], index_root: Path, progress: Progress | None = None, *, allow_shrink: bool = False
+    roots: list[Path],
+    index_root: Path,
+    progress: Progress | None = None,
+    *,
+    allow_shrink: bool = False,
+    follow_symlinks: bool | None = None,
 ) -> Summary:
     """Bring the index up to date with ``roots``, re-reading only changed files.
 
     Falls back to a full build when there is no live index to start from.
+    ``follow_symlinks`` None: as the live index was built.
     """
-    return _run("update", roots, index_root, progress, allow_shrink)
+    return _run("update", roots, index_root, progress, allow_shrink, follow_symlinks)
 
 
 @dataclass
@@ -150,19 +165,34 @@ class _Sources:
     documents_by_root: Counter[str] = field(default_factory=Counter)  # folder name -> documents before assembly
 
 
-def _run(command: str, roots: list[Path], index_root: Path, progress: Progress | None, allow_shrink: bool) -> Summary:
+def _run(
+    command: str,
+    roots: list[Path],
+    index_root: Path,
+    progress: Progress | None,
+    allow_shrink: bool,
+    follow_symlinks: bool | None,
+) -> Summary:
     started = time.monotonic()
     with writer_lock(index_root), _catalog_records(index_root) as catalog_records, contextlib.ExitStack() as kept:
         remove_stale_generations(index_root)
         live = current_generation(index_root)
         live_info = read_build_info(live) if live else {}
         same_schema = live_info.get("schema_version") == SCHEMA_VERSION
+        if follow_symlinks is None:
+            follow_symlinks = bool(live_info.get("follow_symlinks"))
         summary = Summary(command=command)
         with collector_paused():
             catalog = load_catalog(live) if live and same_schema and command == "update" else None
             if command == "update" and catalog is None:
                 summary.note = "no index to update in place (none yet, or built by another version); built in full"
-            sources = _read_sources(roots, catalog, live_info.get("files") or {}, summary, progress, catalog_records)
+            # What could not be read this time is taken from the last run's catalog, loaded when needed.
+            last = _Last(catalog, live if same_schema else None)
+            previous_files = live_info.get("files") or {}
+            with _naming(catalog_records):  # what discovery found lives only as long as the reading
+                found = scan(roots, follow_symlinks=follow_symlinks)
+                sources = _read_sources(found, catalog, last, previous_files, summary, progress, catalog_records)
+                del found
             # A build assigns the stories while its writers start (write_generation); an update first.
             assembly = assemble(sources.parsed, stories=catalog is not None)
             documents = assembly.documents
@@ -183,6 +213,7 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             _check_plausible(live_info, by_root, len(documents))
         build_info = {
             "roots": [str(r.resolve()) for r in roots],
+            "follow_symlinks": follow_symlinks,
             "files": sources.hashes,
             "documents": len(documents),
             "documents_by_root": by_root,
@@ -199,21 +230,22 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
             return summary
         generation = new_generation(index_root)
         try:
-            if incremental:
-                copy_generation(live, generation)
-                rewrite, remove = _count_changes(summary, old, fingerprints)
-                update_generation(generation, remove, [d for d in documents if d.id in rewrite], progress)
-                _write_derived_files(generation, documents, catalog_records, fingerprints)
-            else:
-                derived = partial(_write_derived_files, generation, documents, catalog_records, fresh_index=True)
-                fingerprints = write_generation(generation, documents, progress, derived, _assign_stories)
-                _count_changes(summary, old, fingerprints)
-            written = document_count(generation)
-            if written != len(documents):
-                raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
-            if incremental:
-                write_column_cache(generation)  # document numbers are the index's own: read them back
-            finish_generation(generation, build_info)
+            with _naming(generation):
+                if incremental:
+                    copy_generation(live, generation)
+                    rewrite, remove = _count_changes(summary, old, fingerprints)
+                    update_generation(generation, remove, [d for d in documents if d.id in rewrite], progress)
+                    _write_derived_files(generation, documents, catalog_records, fingerprints)
+                else:
+                    derived = partial(_write_derived_files, generation, documents, catalog_records, fresh_index=True)
+                    fingerprints = write_generation(generation, documents, progress, derived, _assign_stories)
+                    _count_changes(summary, old, fingerprints)
+                written = document_count(generation)
+                if written != len(documents):
+                    raise IncompleteIndex(f"the new index holds {written} documents instead of {len(documents)}")
+                if incremental:
+                    write_column_cache(generation)  # document numbers are the index's own: read them back
+                finish_generation(generation, build_info)
         except BaseException:
             shutil.rmtree(generation, ignore_errors=True)
             raise
@@ -223,6 +255,17 @@ def _run(command: str, roots: list[Path], index_root: Path, progress: Progress |
         summary.swapped = True
         summary.seconds = time.monotonic() - started
         return summary
+
+
+@contextlib.contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """Give an OSError raised inside (a full disk when a buffer is flushed names no file) ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def _assign_stories(documents: Sequence[Document]) -> None:
@@ -291,9 +334,24 @@ def _catalog_records(index_root: Path) -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
+class _Last:
+    """The last run's parse results, for files and folders that cannot be read now: its catalog,
+    loaded on first use when this run did not load it (a build)."""
+
+    def __init__(self, catalog: Catalog | None, live: Path | None) -> None:
+        self._catalog, self._live, self._loaded = catalog, live, catalog is not None
+
+    def catalog(self) -> Catalog | None:
+        if not self._loaded:
+            self._loaded = True
+            self._catalog = load_catalog(self._live) if self._live else None
+        return self._catalog
+
+
 def _read_sources(
-    roots: list[Path],
+    found: Scan,
     catalog: Catalog | None,
+    last: _Last,
     previous_files: dict[str, str],
     summary: Summary,
     progress: Progress | None,
@@ -301,36 +359,57 @@ def _read_sources(
 ) -> _Sources:
     """Parse every file, or take its parse result from ``catalog`` when its content is unchanged.
 
-    Each file's catalog record goes to ``catalog_records`` as it comes.
+    A file or folder that cannot be read is reported, and what it gave last
+    time is kept (a share that lost its permissions must not empty the index);
+    it goes only when it is gone. Each file's catalog record goes to
+    ``catalog_records`` as it comes.
     """
-    found = list(discover(roots))
-    summary.files_seen = len(found)
+    files = found.files
+    summary.files_seen = len(files)
+    summary.skipped += [Problem(relpath, reason) for _, relpath, reason in found.skipped]
     result = _Sources()
     seen: set[str] = set()
-    tasks = [(source, catalog.sha256(source.key) if catalog else None) for source in found]
+    tasks = [(source, catalog.sha256(source.key) if catalog else None) for source in files]
     with open(catalog_records, "wb") as records:
         write_catalog_header(records)
-        for number, (source, packed) in enumerate(zip(found, _map_files(tasks), strict=True), start=1):
-            key = source.key
+
+        def keep(key: str, sha256: str, packed: bytes, reread: bool, item: ParsedFile | None = None) -> None:
+            item = item or unpack_parsed(packed)
             seen.add(key)
-            if packed is None:  # content unchanged: the catalog's parse result stands
-                packed = catalog.files[key][1]
-            else:
+            if reread:
                 result.reread.add(key)
-            item = unpack_parsed(packed)
             result.parsed.append(item)
-            result.hashes[key] = item.sha256
+            result.hashes[key] = sha256
             result.documents_by_root[item.root_name] += len(item.documents)
-            write_catalog_record(records, key, item.sha256, packed)
-            _count_file(key, item, previous_files, summary)
+            write_catalog_record(records, key, sha256, packed)
+            _count_file(key, sha256, previous_files, summary)
+
+        for number, (source, packed) in enumerate(zip(files, _map_files(tasks), strict=True), start=1):
+            key = source.key
+            if packed is None:  # content unchanged: the catalog's parse result stands
+                keep(key, catalog.files[key][0], catalog.files[key][1], reread=False)
+            else:
+                item = unpack_parsed(packed)
+                before = last.catalog().files.get(key) if item.unreadable and last.catalog() else None
+                if before is not None:
+                    summary.skipped.append(Problem(item.relpath, f"{item.skipped}; its documents are kept"))
+                    keep(key, before[0], before[1], reread=False)
+                else:
+                    keep(key, item.sha256, packed, reread=True, item=item)
             if progress:
-                progress("reading", number, len(found))
+                progress("reading", number, len(files))
+        for root_name, inside in found.unreadable:
+            previous = last.catalog()
+            prefix = file_key(root_name, f"{inside}/" if inside else "")
+            for key, (sha256, packed) in previous.files.items() if previous else ():
+                if key.startswith(prefix) and key not in seen:
+                    keep(key, sha256, packed, reread=False)
     summary.files_removed = sorted(k for k in previous_files if k not in seen)
     return result
 
 
-def _count_file(key: str, item: ParsedFile, previous_files: dict[str, str], summary: Summary) -> None:
-    if item.sha256 and previous_files.get(key) == item.sha256:
+def _count_file(key: str, sha256: str, previous_files: dict[str, str], summary: Summary) -> None:
+    if sha256 and previous_files.get(key) == sha256:
         summary.files_unchanged += 1
     else:
         (summary.files_changed if key in previous_files else summary.files_added).append(key)
@@ -342,7 +421,7 @@ def _read_one(task: tuple[SourceFile, str | None]) -> ParsedFile | None:
     try:
         read = read_source(source)
     except OSError as exc:
-        return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
+        return unreadable_file(source, exc)
     defaults = defaults_for(source.root, source.relpath, source.metadata_folders)
     if known_sha is not None and known_sha == content_hash(read.data, defaults.digest):
         return None
@@ -454,7 +533,7 @@ def is_stale(roots: list[Path], index_root: Path) -> tuple[bool, str]:
     if info.get("roots") != [str(r.resolve()) for r in roots]:
         return True, "built from other source folders"
     files: dict[str, str] = {}
-    for source in discover(roots):
+    for source in discover(roots, follow_symlinks=bool(info.get("follow_symlinks"))):
         try:
             files[source.key] = source_hash(source, read_source(source).data)
         except OSError:

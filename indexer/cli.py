@@ -2,12 +2,15 @@
 
 Exit status: 0 done (bad files are skipped and listed), 1 nothing could be
 indexed, 2 usage error, 3 index busy (another build or update is running),
-4 the new index looks wrong and was not swapped in.
+4 the new index looks wrong and was not swapped in, 5 the index folder could
+not be written (disk full, no permission, an I/O error), 130 interrupted. In
+every case but 0 the live index is left as it was.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from pathlib import Path
@@ -21,6 +24,8 @@ DEFAULT_INDEX = Path("index_data")
 EXIT_NOTHING_INDEXED = 1
 EXIT_BUSY = 3
 EXIT_NOT_SWAPPED = 4
+EXIT_CANNOT_WRITE = 5
+EXIT_INTERRUPTED = 130
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -48,6 +53,13 @@ def _add_common(command: argparse.ArgumentParser) -> None:
         "--allow-shrink", action="store_true", help="swap in a new index even if it is far smaller than the live one"
     )
     command.add_argument("--quiet", action="store_true", help="no progress and no summary on stdout")
+    command.add_argument(
+        "--follow-symlinks",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="read links to files outside the source folders and walk links to folders "
+        "(default: no; update: as the live index was built)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     run = run_update if args.command == "update" else run_build
     progress = None if args.quiet else (ProgressBar() if sys.stderr.isatty() else StageLog())
     try:
-        summary = run(sources, args.index, progress, allow_shrink=args.allow_shrink)
+        summary = run(
+            sources, args.index, progress, allow_shrink=args.allow_shrink, follow_symlinks=args.follow_symlinks
+        )
+    except KeyboardInterrupt:
+        print("\ninterrupted; the live index was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except IndexBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BUSY
@@ -81,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         hint = " (run again with --allow-shrink if this is intended)" if isinstance(exc, LooksWrong) else ""
         print(f"error: not swapped in: {exc}; the live index was left as it was{hint}", file=sys.stderr)
         return EXIT_NOT_SWAPPED
+    except OSError as exc:
+        print(f"error: {describe_write_error(exc, args.index)}; the live index was left as it was", file=sys.stderr)
+        return EXIT_CANNOT_WRITE
     finally:
         if progress:
             progress.finish()
@@ -90,6 +110,21 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(format_summary(summary, args.index))
     return 0
+
+
+def describe_write_error(error: OSError, index: Path) -> str:
+    """What went wrong writing the index, in words: the cause, and the file it happened to."""
+    causes = {
+        errno.ENOSPC: "no space left on the device",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EFBIG: "a file grew past the size this system allows",
+        errno.EACCES: "no permission",
+        errno.EROFS: "the file system is read-only",
+        errno.EIO: "an input/output error",
+    }
+    cause = causes.get(error.errno or 0, error.strerror or str(error))
+    where = error.filename or index
+    return f"{cause} while writing {where} (the index at {index})"
 
 
 def default_sources(command: str, index: Path) -> list[Path]:

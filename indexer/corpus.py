@@ -59,6 +59,7 @@ class ParsedFile:
     documents: list[Document] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     skipped: str | None = None
+    unreadable: bool = False  # skipped because it could not be read (then its last documents are kept)
 
     @property
     def key(self) -> str:
@@ -71,8 +72,16 @@ def parse_file(source: SourceFile) -> ParsedFile:
     try:
         read = read_source(source)
     except OSError as exc:
-        return ParsedFile(source.relpath, source.root_name, "", skipped=f"cannot read file: {exc.strerror or exc}")
+        return unreadable_file(source, exc)
     return parse_bytes(source, read)
+
+
+def unreadable_file(source: SourceFile, error: OSError) -> ParsedFile:
+    """The parse result of a file that could not be read, with the reason; one that is gone since it
+    was found is not "unreadable" (its documents go with it)."""
+    gone = isinstance(error, FileNotFoundError | NotADirectoryError)
+    reason = f"cannot read file: {error.strerror or error}"
+    return ParsedFile(source.relpath, source.root_name, "", skipped=reason, unreadable=not gone)
 
 
 def source_hash(source: SourceFile, data: bytes) -> str:
@@ -102,6 +111,9 @@ def parse_bytes(source: SourceFile, read: SourceBytes, defaults: FolderDefaults 
         return parsed
     except RecursionError:
         parsed.skipped = "structure nested too deeply to parse"
+        return parsed
+    except Exception as exc:  # a parser's blind spot must cost one file, never the run
+        parsed.skipped = f"could not be read ({type(exc).__name__}: {str(exc)[:200]})"
         return parsed
     truncation = read.truncation_warning()
     parsed.documents, parsed.warnings = documents, ([truncation] if truncation else []) + warnings

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,12 @@ def read_metadata(folder: Path) -> dict[str, Any]:
 def _metadata_in(folder: str) -> dict[str, Any]:
     path = os.path.join(folder, METADATA_FILE)
     try:
-        stat = os.stat(path)
+        status = os.stat(path)
     except OSError:
         return {}
-    return dict(_read_cached(path, stat.st_mtime_ns, stat.st_size))
+    if not stat.S_ISREG(status.st_mode):  # a named pipe there would block every file's read for ever
+        raise BadMetadata(f"{METADATA_FILE} is not a regular file")
+    return dict(_read_cached(path, status.st_mtime_ns, status.st_size))
 
 
 def _validate(data: Any) -> dict[str, Any]:

@@ -26,6 +26,8 @@ URL_KEYS = ("sourceUrl", "originalUrl", "webUrl", "url", "link")
 AMP_KEYS = ("ampUrl", "ampWebUrl", "cdnAmpUrl", "cdnAmpWebUrl")
 DATE_KEYS = ("publishedDateTime", "datePublished", "published_at", "publishedAt", "date", "published")
 TITLE_FALLBACK_CHARS = 140
+# What PyYAML's reader refuses to read (yaml.reader.Reader.NON_PRINTABLE).
+_YAML_NON_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def looks_like_news(text: str) -> bool:
@@ -154,8 +156,11 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
     data = parse_block_yaml(raw)  # refuses what the careful loader refuses: aliases, tags, deep nesting
     if data is not None:
         return data, body
-    loader = FrontMatterLoader(raw) if _needs_careful_loading(raw) else _FastLoader(raw)
+    # YAML refuses control characters (DEL, C1) anywhere; text cleaning would drop them from the values.
+    raw = _YAML_NON_PRINTABLE.sub("", raw)
+    loader = None
     try:
+        loader = FrontMatterLoader(raw) if _needs_careful_loading(raw) else _FastLoader(raw)
         data = loader.get_single_data()
     except _Refused as exc:
         line = first_line + exc.problem_mark.line if exc.problem_mark else None
@@ -170,7 +175,8 @@ def load_front_matter(text: str) -> tuple[dict[str, Any], str]:
         # PyYAML's own constructors fail this way on odd timestamps and numbers.
         raise SkipFile(f"unreadable value in YAML front matter: {exc}") from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(data, dict):
         kind = "empty" if data is None else type(data).__name__
         raise SkipFile(f"front matter is {kind}, not a mapping of fields", line=first_line)

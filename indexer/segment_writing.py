@@ -257,6 +257,8 @@ class PackedTextTokens:
         rank = np.empty(len(texts), dtype=np.int32)
         rank[by_text] = np.arange(len(texts), dtype=np.int32)
         postings = self._postings(rank)
+        if not postings.terms.size:
+            return
         term_starts = np.flatnonzero(np.concatenate([[True], postings.terms[1:] != postings.terms[:-1]]))
         term_ends = np.append(term_starts[1:], postings.terms.size)
         batch_start = 0
@@ -284,8 +286,10 @@ class PackedTextTokens:
         order = np.argsort(keys, kind="stable")  # documents and positions stay in arrival order
         terms, values = keys[order], value_of_token[order]
         positions = (order - starts[values]).astype("<u4").tobytes()
-        # A posting begins where the term or the document changes.
-        first = np.flatnonzero(np.concatenate([[True], (terms[1:] != terms[:-1]) | (values[1:] != values[:-1])]))
+        # A posting begins where the term or the document changes (no token at all: no posting, as when
+        # every text given to the field analysed to nothing, such as stop words alone).
+        changes = (terms[1:] != terms[:-1]) | (values[1:] != values[:-1])
+        first = np.flatnonzero(np.concatenate([[terms.size > 0], changes]))
         last = np.append(first[1:], terms.size)
         posting_values = values[first]
         boosts = np.frombuffer(self.boosts, dtype=np.float64)[posting_values]

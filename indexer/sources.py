@@ -7,10 +7,13 @@ folder, bytes, content hash). Which parser reads a file is decided by
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import operator
 import os
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,14 @@ JSON_LINES_SUFFIXES = frozenset({".jsonl", ".ndjson"})
 SOURCE_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSON_SUFFIXES | JSON_LINES_SUFFIXES
 # Formats that are parsed whole: cutting them at the text limit would break them.
 WHOLE_FILE_SUFFIXES = PDF_SUFFIXES | JSON_SUFFIXES | JSON_LINES_SUFFIXES
+
+
+class NotRegularFile(OSError):
+    """A path that is no longer a regular file when it is read."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"not a regular file any more: {shown_name(str(path))}")
+        self.strerror = "not a regular file (it changed since it was found)"
 
 
 class SkipFile(Exception):
@@ -81,31 +92,154 @@ def file_key(root_name: str, relpath: str) -> str:
     return f"{root_name}/{relpath}"
 
 
-def discover(roots: list[Path]) -> Iterator[SourceFile]:
-    """Yield every candidate source file under ``roots`` in a stable order.
+@dataclass
+class Scan:
+    """What discovery found under the source folders: the files to read, and what it passed over."""
 
-    Hidden files and folders (``.git``, editor swap files) are not sources.
+    files: list[SourceFile] = field(default_factory=list)
+    # (folder name, path inside it, reason) of each entry not read: not a regular file, a link, ...
+    skipped: list[tuple[str, str, str]] = field(default_factory=list)
+    # (folder name, path inside it) of each folder that could not be listed: its files are not known,
+    # so the documents they gave last time are kept (see indexer.build).
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+
+def shown_name(name: str) -> str:
+    """A file or folder name as text: bytes that are not UTF-8 (which the OS hands over as lone
+    surrogates) written as ``\\xff``, so that every name is a key, an id and a line of a report."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def discover(roots: list[Path], *, follow_symlinks: bool = False) -> Iterator[SourceFile]:
+    """Every source file under ``roots``, in a stable order (see :func:`scan`)."""
+    yield from scan(roots, follow_symlinks=follow_symlinks).files
+
+
+def scan(roots: list[Path], *, follow_symlinks: bool = False) -> Scan:
+    """Find every candidate source file under ``roots``, in a stable order.
+
+    Only regular files are read: a named pipe would block the reader for ever
+    and a device has no end. Hidden files and folders (``.git``, editor swap
+    files) are not sources. A symbolic link is read when it points to a file
+    inside its source folder; one to a file outside it, or to a folder, is
+    passed over with the reason, unless ``follow_symlinks`` (then a folder met
+    twice on one path, a loop, is passed over). A folder that cannot be listed
+    is noted as unreadable.
     """
+    found = Scan()
     for root in roots:
         root = root.resolve()
-        if root.is_file():
-            yield SourceFile(root.parent, root.name, root)
+        root_name = shown_name(root.name or str(root))
+        if not root.is_dir():
+            if root.is_file():
+                found.files.append(SourceFile(root.parent, shown_name(root.name), root))
+            elif root.exists():
+                found.skipped.append((root_name, "", "not a regular file or folder"))
             continue
-        # A folder's files come after the folders above it: which of those hold metadata is known.
-        with_metadata: dict[str, tuple[str, ...]] = {}
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            # Paths are made once per folder: per file they were 19 µs, 19 s of a build at a million files.
-            folder = Path(dirpath)
-            inside = folder.relative_to(root).as_posix()
-            inside = "" if inside == "." else inside
-            above = with_metadata.get(inside.rpartition("/")[0], ()) if inside else ()
-            metadata = with_metadata[inside] = (*above, inside) if METADATA_FILE in filenames else above
-            prefix = f"{inside}/" if inside else ""
-            for name in sorted(filenames):
-                if name.startswith(".") or suffix_of(name) not in SOURCE_SUFFIXES:
+        real_root = os.path.realpath(root)
+        _walk(found, root, real_root, root_name, str(root), "", "", (), {real_root}, follow_symlinks)
+    return found
+
+
+def _walk(
+    found: Scan,
+    root: Path,
+    real_root: str,
+    root_name: str,
+    folder: str,
+    inside: str,
+    shown: str,
+    metadata: tuple[str, ...],
+    ancestors: set[str],
+    follow: bool,
+) -> None:
+    """Add one folder's files to ``found``, then its subfolders' (depth first, names sorted).
+
+    ``inside`` is the folder's path under ``root`` as the OS names it (for reading its
+    ``_source.yaml``), ``shown`` the same as text (for keys), ``ancestors`` the real
+    paths of the folders on the way (for loops).
+    """
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=_name_of)
+    except OSError as exc:
+        found.unreadable.append((root_name, shown))
+        found.skipped.append((root_name, shown or ".", f"cannot read folder: {exc.strerror or exc}"))
+        return
+    # A folder's files come after the folders above it: which of those hold metadata is known.
+    if any(entry.name == METADATA_FILE for entry in entries):
+        metadata = (*metadata, inside)
+    prefix, real_prefix = (f"{shown}/", f"{inside}/") if shown else ("", "")
+    folders = []
+    folder_path = Path(folder)  # made once: a Path made from each file's whole path cost more
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        relpath = prefix + shown_name(name)
+        try:
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if os.path.isdir(target):
+                    if not follow:
+                        reason = "a link to a folder: not followed (--follow-symlinks)"
+                        found.skipped.append((root_name, relpath, reason))
+                    elif target in ancestors:
+                        found.skipped.append((root_name, relpath, "a link to a folder it is inside: a loop"))
+                    else:
+                        folders.append((entry, target))
                     continue
-                yield SourceFile(root, prefix + name, folder / name, metadata)
+                if suffix_of(name) not in SOURCE_SUFFIXES:
+                    continue
+                if not os.path.exists(target):
+                    found.skipped.append((root_name, relpath, "a link to nothing (its target is gone)"))
+                    continue
+                outside = not (target + os.sep).startswith(real_root + os.sep)
+                if outside and not follow:
+                    found.skipped.append(
+                        (root_name, relpath, "a link to a file outside the source folder: not read (--follow-symlinks)")
+                    )
+                    continue
+                if not os.path.isfile(target):
+                    found.skipped.append((root_name, relpath, "a link to something that is not a regular file"))
+                    continue
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append((entry, None))
+                continue
+            elif suffix_of(name) not in SOURCE_SUFFIXES:
+                continue
+            elif not entry.is_file(follow_symlinks=False):
+                found.skipped.append((root_name, relpath, f"not a regular file ({_kind_of(entry)}): not read"))
+                continue
+        except OSError as exc:
+            found.skipped.append((root_name, relpath, f"cannot look at it: {exc.strerror or exc}"))
+            continue
+        found.files.append(SourceFile(root, relpath, folder_path / name, metadata))
+    for entry, target in folders:
+        below = ancestors | {target or os.path.realpath(entry.path)}
+        shown_below = prefix + shown_name(entry.name)
+        inside_below = real_prefix + entry.name
+        _walk(found, root, real_root, root_name, entry.path, inside_below, shown_below, metadata, below, follow)
+
+
+_name_of = operator.attrgetter("name")
+
+
+def _kind_of(entry: os.DirEntry) -> str:
+    """What a file that is not a regular one is, in words."""
+    try:
+        mode = entry.stat(follow_symlinks=False).st_mode
+    except OSError:
+        return "unknown"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
 
 
 @dataclass(frozen=True)
@@ -133,11 +267,19 @@ def read_source(source: SourceFile) -> SourceBytes:
     whole limit first makes a buffer of that size, 17 of 25 µs for a 5 KB file.
     """
     limit = LIMITS.max_whole_file_bytes if source.suffix in WHOLE_FILE_SUFFIXES else LIMITS.max_read_bytes
-    with open(source.path, "rb", buffering=0) as handle:
-        size = os.fstat(handle.fileno()).st_size
+    # Opened without blocking: a file swapped for a named pipe since it was found must not hang the run.
+    descriptor = os.open(source.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    with open(descriptor, "rb", buffering=0) as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode):
+            raise NotRegularFile(source.path)
+        size = status.st_size
         data = _read_up_to(handle, min(limit, size + 1))
         if len(data) > size:
             data += _read_up_to(handle, limit - len(data))
+            # Grown past its measured size and up to the limit: whether it holds more tells a cut.
+            if len(data) >= limit and handle.read(1):
+                size = len(data) + 1
     return SourceBytes(data, max(size, len(data)))
 
 
@@ -166,31 +308,48 @@ def content_hash(data: bytes, context: str = "") -> str:
 
 
 def decode(data: bytes) -> str:
-    """Decode a source file's bytes to text.
+    """Decode a source file's bytes to text, with ``\\n`` line ends.
 
-    UTF-8 (with or without BOM) and UTF-16 with BOM are tried first; anything
-    else is read as Windows-1252 and, failing that, Latin-1, so that a report
-    saved in an old encoding is indexed rather than dropped.
+    UTF-16 with a BOM is read as such. Anything else is read as UTF-8 (with
+    or without BOM), each byte that is not part of a UTF-8 character read as
+    Windows-1252: a UTF-8 file with a stray Latin-1 "ü" keeps every other
+    accent, and a file saved in an old encoding (where nearly every non-ASCII
+    byte is such a byte) is read as that encoding rather than dropped. A
+    character cut at the end of a file read only in part is left out.
+    Old Mac line ends (a lone ``\\r``) and Windows ones become ``\\n``.
     """
     if not data.strip():
         raise SkipFile("file is empty")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError as exc:
             raise SkipFile("undecodable UTF-16 text") from exc
-    if _looks_binary(data):
+    elif _looks_binary(data):
         raise SkipFile("binary file, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        # A file cut at the read limit may end inside a character.
-        if exc.reason == "unexpected end of data" and exc.start >= len(data) - 3:
-            return data[: exc.start].decode("utf-8-sig", errors="replace")
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    else:
+        text = data.decode("utf-8-sig", errors=_STRAY_BYTES)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+_STRAY_BYTES = "geosearch-stray-bytes"
+# Bytes Windows-1252 leaves undefined: read as Latin-1 (C1 controls, which text cleaning drops).
+_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+
+
+def _stray_bytes(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are no UTF-8 character, read one by one as Windows-1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    if error.reason == "unexpected end of data" and error.end == len(error.object):
+        return "", error.end  # the start of a character whose rest was not read
+    bad = error.object[error.start : error.end]
+    return "".join(chr(b) if b in _CP1252_UNDEFINED else bytes([b]).decode("cp1252") for b in bad), error.end
+
+
+codecs.register_error(_STRAY_BYTES, _stray_bytes)
 
 
 # Every byte but the control characters that text does not hold (tab, newlines and form feed are text).

@@ -15,8 +15,10 @@ from typing import Any
 
 # Characters that are invisible in print but split or glue words in the index:
 # soft hyphen ("geo\u00adpolitics" must index as "geopolitics"), zero-width
-# space/joiners, word joiner, BOM.
-_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+# space/joiners, word joiner, BOM; and the bidirectional marks, embeddings,
+# overrides and isolates, which also reorder what a title shows ("\u202e" makes
+# "exe.txt" read "txt.exe").
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _DROP_CHARS = re.compile(f"[{_INVISIBLE}]")
 # Every kind of space becomes a plain space. Patterns rather than str.translate:
 # translating a 60 KB non-ASCII report took 9 ms, a pattern takes a tenth of that.

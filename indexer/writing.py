@@ -258,6 +258,10 @@ def split_by_work(documents: Sequence[Document], parts: int) -> list[Sequence[Do
     return [documents[start:end] for start, end in itertools.pairwise(cuts)]
 
 
+# A writer process that meets an OSError exits with this plus its errno (ENOSPC: 128).
+PART_OS_ERROR_STATUS = 100
+
+
 def _write_part(
     part: Path, documents: Sequence[Document], counts: mmap.mmap, number: int, parent: int, stories_from: int | None
 ) -> int:
@@ -280,6 +284,8 @@ def _write_part(
         _write(part_ix, [], documents, count, fresh=True, stories_from=stories_from)
         part_ix.close()
         return 0
+    except OSError as exc:  # a full disk and the like: the exit status carries its errno to the parent
+        return PART_OS_ERROR_STATUS + exc.errno if exc.errno and exc.errno < 256 - PART_OS_ERROR_STATUS else 1
     except BaseException as exc:  # the parent reports the failure; the message goes to stderr
         with contextlib.suppress(Exception):
             os.write(2, f"indexer: writing part {number} failed: {exc!r}\n".encode())
@@ -299,7 +305,11 @@ def _wait_for_parts(children: dict[int, int], counts: mmap.mmap, total: int, pro
         if pid not in running:
             continue
         number = running.pop(pid)
-        if os.waitstatus_to_exitcode(status) != 0:
+        code = os.waitstatus_to_exitcode(status)
+        if code > PART_OS_ERROR_STATUS:
+            failed = code - PART_OS_ERROR_STATUS
+            raise OSError(failed, os.strerror(failed), f"part {number} of the new generation")
+        if code != 0:
             raise RuntimeError(f"writing part {number} of the index failed (exit status {status})")
     if progress:
         progress("indexing", total, total)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from search_web.params import parse_request
+from search_web.params import parse_request, shown_id
 from search_web.query import QueryError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -39,5 +39,5 @@ def document(doc_id: str):
 
     doc = search_index().document(doc_id)
     if doc is None:
-        return jsonify({"error": f"no document with id {doc_id!r}"}), 404
+        return jsonify({"error": f"no document with id {shown_id(doc_id)}"}), 404
     return jsonify(doc)

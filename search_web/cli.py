@@ -82,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = args.workers or default_workers()
     print(f"Serving {args.index} on http://{args.host}:{args.port}/ ({workers} worker processes)", flush=True)
-    serve(make_app, args.host, args.port, args.threads, workers)
+    try:
+        serve(make_app, args.host, args.port, args.threads, workers, Limits.from_mapping(overrides))
+    except KeyboardInterrupt:  # Ctrl-C is how one stops a server run by hand: no traceback
+        print("stopped", file=sys.stderr)
     return 0
 
 

@@ -19,6 +19,17 @@ LIST_PARAMS = {"provider": "providers", "topic": "topics", "country": "countries
 FILTER_PARAMS = (*LIST_PARAMS, "from", "to")
 
 
+# How much of a value a user sent is repeated in an error message.
+SHOWN_VALUE_CHARS = 80
+
+
+def shown_id(doc_id: str) -> str:
+    """A document id as an error message repeats it: quoted, and cut when it is long."""
+    if len(doc_id) <= SHOWN_VALUE_CHARS:
+        return repr(doc_id)
+    return f"{doc_id[:SHOWN_VALUE_CHARS]!r}… ({len(doc_id):,} characters)"
+
+
 def _int_param(args: MultiDict, name: str, default: int) -> int:
     raw = args.get(name, "")
     if raw == "":

@@ -156,7 +156,8 @@ class ParsedQuery:
 
 def parse_date_bound(value: str, *, end: bool) -> dt.datetime:
     """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as the start of that period, or,
-    with ``end``, the start of the period after it (an exclusive bound)."""
+    with ``end``, the start of the period after it (an exclusive bound; see
+    :func:`day_after` for the calendar's end)."""
     match = _DATE_VALUE.match(value.strip())
     if not match:
         raise QueryError(f"'{value}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
@@ -164,15 +165,24 @@ def parse_date_bound(value: str, *, end: bool) -> dt.datetime:
     try:
         if day:
             start = dt.datetime(year, month, day)
-            return start + dt.timedelta(days=1) if end else start
+            return day_after(start.date()) if end else start
         if month:
             start = dt.datetime(year, month, 1)
             if not end:
                 return start
-            return start + dt.timedelta(days=calendar.monthrange(year, month)[1])
-        return dt.datetime(year + 1, 1, 1) if end else dt.datetime(year, 1, 1)
+            return day_after(dt.date(year, month, calendar.monthrange(year, month)[1]))
+        return day_after(dt.date(year, 12, 31)) if end else dt.datetime(year, 1, 1)
     except (ValueError, OverflowError) as exc:
         raise QueryError(f"'{value}' is not a valid date") from exc
+
+
+def day_after(day: dt.date) -> dt.datetime:
+    """The start of the day after ``day``: the exclusive end of a range through it. After the
+    calendar's last day (9999-12-31) comes none: its last moment stands in."""
+    if day >= dt.date.max:
+        return dt.datetime.max
+    following = day + dt.timedelta(days=1)
+    return dt.datetime(following.year, following.month, following.day)
 
 
 def _take_date_terms(text: str) -> tuple[str, dt.datetime | None, dt.datetime | None]:

@@ -42,7 +42,7 @@ from indexer.writing import current_generation, open_for_reading
 from search_web.caching import LruCache
 from search_web.columns import Columns
 from search_web.corrections import WordCorrector, corrected_query, unmatched_words
-from search_web.query import TEXT_FIELDS, Node, QueryError, parse_date_bound, parse_query, query_terms
+from search_web.query import TEXT_FIELDS, Node, QueryError, day_after, parse_date_bound, parse_query, query_terms
 from search_web.ranking import Ranker, bm25f_parameters, scored
 from search_web.settings import Limits
 from search_web.term_scoring import DeadlineExceeded, TermScorer
@@ -289,7 +289,7 @@ class SearchIndex:
         columns = gen.columns
         parsed = parse_query(request.q, searcher.reader(), self.limits, gen.analyzer)
         date_from = _to_datetime(request.date_from) if request.date_from else None
-        date_to = _to_datetime(request.date_to) + dt.timedelta(days=1) if request.date_to else None
+        date_to = day_after(request.date_to) if request.date_to else None
         date_from = max(filter(None, [date_from, parsed.date_from]), default=None)
         date_to = min(filter(None, [date_to, parsed.date_to]), default=None)
 

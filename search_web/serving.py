@@ -7,20 +7,29 @@ it and open the index themselves (Whoosh readers keep file positions, which
 forked processes would share). The parent only watches: a worker that dies
 is replaced, SIGTERM or SIGINT stops them all, and the kernel kills the
 workers if the parent is killed outright.
+
+Idle and slow connections are bounded: each worker holds up to
+``max_connections`` and closes one that stays silent (idle, or sending its
+request slowly) for ``idle_timeout_s``. Waitress's defaults (100
+connections, 120 s) let about 200 idle connections from a browser left open
+on a network stop every later request for two minutes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from indexer.processes import die_with_parent
+from search_web.settings import Limits
 
 IDENT = "geosearch"
 # A worker that dies sooner than this after its start is restarted only after a pause.
@@ -32,28 +41,51 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
-def serve(make_app: Callable[[], Any], host: str, port: int, threads: int, workers: int) -> None:
+def serve(
+    make_app: Callable[[], Any], host: str, port: int, threads: int, workers: int, limits: Limits | None = None
+) -> None:
     """Serve ``make_app()`` on ``host:port`` until stopped; ``make_app`` runs in each worker."""
+    limits = limits or Limits()
+    _allow_open_files(limits.max_connections * max(workers, 1) + 256)
     listener = socket.create_server((host, port), backlog=1024)
+    run = partial(_run_waitress, listener=listener, threads=threads, limits=limits)
     if workers <= 1:
-        _run_waitress(make_app(), listener, threads)
+        run(make_app())
         return
-    _Supervisor(make_app, listener, threads, workers).run()
+    _Supervisor(make_app, run, workers).run()
 
 
-def _run_waitress(app: Any, listener: socket.socket, threads: int) -> None:
+def _run_waitress(app: Any, *, listener: socket.socket, threads: int, limits: Limits) -> None:
     from waitress import serve as waitress_serve
 
-    waitress_serve(app, sockets=[listener], threads=threads, ident=IDENT)
+    waitress_serve(
+        app,
+        sockets=[listener],
+        threads=threads,
+        ident=IDENT,
+        connection_limit=limits.max_connections,
+        channel_timeout=limits.idle_timeout_s,
+        # How often silent connections are looked for: a third of the timeout, so one goes soon after it.
+        cleanup_interval=max(limits.idle_timeout_s / 3, 0.5),
+        asyncore_use_poll=True,  # select() cannot watch more than 1,024 connections
+    )
+
+
+def _allow_open_files(wanted: int) -> None:
+    """Raise this process's limit of open files towards ``wanted``, as far as its hard limit lets it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 class _Supervisor:
     """The parent process: forks the workers and keeps their number up until told to stop."""
 
-    def __init__(self, make_app: Callable[[], Any], listener: socket.socket, threads: int, workers: int) -> None:
+    def __init__(self, make_app: Callable[[], Any], run: Callable[[Any], None], workers: int) -> None:
         self.make_app = make_app
-        self.listener = listener
-        self.threads = threads
+        self.run_app = run  # serves an app on the listening socket until the process is stopped
         self.workers = workers
         self.started: dict[int, float] = {}  # worker pid -> start time
         self.stopping = False
@@ -90,7 +122,7 @@ class _Supervisor:
                 die_with_parent(parent)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
-                _run_waitress(self.make_app(), self.listener, self.threads)
+                self.run_app(self.make_app())
                 status = 0
             except BaseException as exc:  # reported by the parent as the worker's end
                 with contextlib.suppress(Exception):

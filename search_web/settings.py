@@ -49,6 +49,12 @@ class Limits:
         3.0, "A spike holds at least this many times the mean of the buckets before it."
     )
     timeline_spike_window: int = setting(6, "Buckets before a timeline bucket that form its baseline.")
+    max_connections: int = setting(
+        1000, "Open connections one worker process holds at most; more wait in the listening queue."
+    )
+    idle_timeout_s: float = setting(
+        10.0, "Seconds a connection may stay silent (idle, or sending its request slowly) before it is closed."
+    )
     # Ranking (search_web.ranking): BM25F over the text fields, coordination, recency.
     weight_title: float = setting(3.0, "BM25F weight of a word found in a title.")
     weight_excerpt: float = setting(1.5, "BM25F weight of a word found in an excerpt.")

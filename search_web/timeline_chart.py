@@ -7,6 +7,7 @@ chart up for screen readers.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -35,13 +36,13 @@ class Bar:
 
 
 def _period_end(start: dt.date, interval: str) -> dt.date:
+    """The last day of the period that begins on ``start`` (the calendar's last day at the latest)."""
     if interval == "day":
         return start
     if interval == "week":
-        return start + dt.timedelta(days=6)
+        return start + dt.timedelta(days=6) if start <= dt.date.max - dt.timedelta(days=6) else dt.date.max
     if interval == "month":
-        following = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
-        return following - dt.timedelta(days=1)
+        return dt.date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
     return dt.date(start.year, 12, 31)
 
 

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from indexer.countries import country_name
 from indexer.documents import is_web_url
-from search_web.params import FILTER_PARAMS, parse_request, state_params, url_with
+from search_web.params import FILTER_PARAMS, parse_request, shown_id, state_params, url_with
 from search_web.query import QueryError
 from search_web.search import SearchRequest, best_body_offset, highlight
 from search_web.timeline_chart import chart
@@ -137,7 +137,7 @@ def document(doc_id: str):
     service = search_index()
     doc = service.document(doc_id)
     if doc is None:
-        abort(404, f"no document with id {doc_id!r}")
+        abort(404, f"no document with id {shown_id(doc_id)}")
     q = request.args.get("q", "")[: service.limits.max_query_chars]
     terms = service.query_terms_for(q) if q else set()
     best = best_body_offset(doc["body"], terms, service.limits.snippet_chars, doc["page_starts"]) if terms else None

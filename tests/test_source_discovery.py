@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path, PurePath
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from indexer.folders import defaults_for
-from indexer.sources import METADATA_FILE, SOURCE_SUFFIXES, discover, suffix_of
+from indexer.sources import METADATA_FILE, SOURCE_SUFFIXES, discover, scan, suffix_of
+from tests.conftest import REPO
 
 NAMES = [
     "a.md",
@@ -104,3 +110,109 @@ FILE_NAMES = st.text(alphabet="aZé .1_~", min_size=1, max_size=8).filter(lambda
 @given(FILE_NAMES)
 def test_a_suffix_is_read_as_purepath_reads_it(name):
     assert suffix_of(name) == PurePath(name).suffix.lower()
+
+
+def test_names_that_are_not_utf8_are_sources_under_a_name_of_text(tmp_path):
+    root = tmp_path / "odd"
+    (root / os.fsdecode(b"dir\xfe")).mkdir(parents=True)
+    (root / os.fsdecode(b"bad\xff.md")).write_bytes(b"# T\n\nbody\n")
+    (root / os.fsdecode(b"dir\xfe") / "x.md").write_bytes(b"# T\n\nbody\n")
+    found = {source.relpath: source for source in discover([root])}
+    assert set(found) == {"bad\\xff.md", "dir\\xfe/x.md"}
+    for relpath, source in found.items():
+        relpath.encode("utf-8")  # every key is text
+        assert source.path.read_bytes() == b"# T\n\nbody\n"  # and the file is still reached
+
+
+def test_only_regular_files_are_read_and_the_rest_is_named(tmp_path):
+    root = tmp_path / "odd"
+    root.mkdir()
+    (root / "good.md").write_text("x", "utf-8")
+    os.mkfifo(root / "pipe.md")
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind(str(root / "socket.txt"))
+        found = scan([root])
+    assert [source.relpath for source in found.files] == ["good.md"]
+    assert dict((path, reason) for _, path, reason in found.skipped) == {
+        "pipe.md": "not a regular file (a named pipe): not read",
+        "socket.txt": "not a regular file (a socket): not read",
+    }
+
+
+def test_links_that_leave_the_source_folder_are_not_followed_unless_asked(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("root:x:0:0", "utf-8")
+    root = tmp_path / "sources"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "inner.md").write_text("x", "utf-8")
+    (root / "passwd.txt").symlink_to(outside / "secret.txt")
+    (root / "inner-link.md").symlink_to(root / "sub" / "inner.md")
+    (root / "outside-folder").symlink_to(outside)
+    (root / "sub" / "loop").symlink_to(root)
+    (root / "gone.md").symlink_to(tmp_path / "nothing.md")
+    found = scan([root])
+    assert [source.relpath for source in found.files] == ["inner-link.md", "sub/inner.md"]
+    reasons = {path: reason for _, path, reason in found.skipped}
+    assert reasons == {
+        "gone.md": "a link to nothing (its target is gone)",
+        "outside-folder": "a link to a folder: not followed (--follow-symlinks)",
+        "passwd.txt": "a link to a file outside the source folder: not read (--follow-symlinks)",
+        "sub/loop": "a link to a folder: not followed (--follow-symlinks)",
+    }
+    followed = scan([root], follow_symlinks=True)
+    assert [source.relpath for source in followed.files] == [
+        "inner-link.md",
+        "passwd.txt",
+        "outside-folder/secret.txt",
+        "sub/inner.md",
+    ]
+    assert {path: reason for _, path, reason in followed.skipped}["sub/loop"] == (
+        "a link to a folder it is inside: a loop"
+    )
+
+
+def test_a_folder_that_cannot_be_listed_is_named_unreadable(tmp_path):
+    root = tmp_path / "sources"
+    (root / "locked").mkdir(parents=True)
+    (root / "open.md").write_text("x", "utf-8")
+    (root / "locked" / "hidden.md").write_text("x", "utf-8")
+    found = listing_as_a_reader_without_privileges(root)
+    assert found["files"] == ["open.md"]
+    assert found["unreadable"] == [["sources", "locked"]]
+    assert found["skipped"] == [["sources", "locked", "cannot read folder: Permission denied"]]
+
+
+SCAN_AS_PLAIN_READER = """
+import json, sys
+from pathlib import Path
+from indexer.sources import scan
+found = scan([Path(sys.argv[1])])
+print(json.dumps({"files": [s.relpath for s in found.files], "unreadable": found.unreadable, "skipped": found.skipped}))
+"""
+
+
+def listing_as_a_reader_without_privileges(root: Path) -> dict:
+    """Scan ``root`` with its folder ``locked`` made unreadable, in a process that honours permissions
+    (root, which reads everything, runs it without the capabilities that let it)."""
+    locked = root / "locked"
+    locked.chmod(0)
+    try:
+        result = subprocess.run(
+            [*without_read_privileges(), sys.executable, "-c", SCAN_AS_PLAIN_READER, str(root)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        locked.chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def without_read_privileges() -> list[str]:
+    """A command prefix that runs a program unable to read what its permissions forbid."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
