@@ -12,6 +12,7 @@ same documents as a rebuild.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import json
@@ -45,7 +46,7 @@ from indexer.documents import Document
 from indexer.folders import defaults_for, metadata_problems
 from indexer.limits import LIMITS
 from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
-from indexer.sources import Scan, SourceFile, content_hash, discover, file_key, read_source, scan
+from indexer.sources import Scan, SourceFile, content_hash, file_key, read_source, scan
 from indexer.stories import assign_stories
 from indexer.writing import (
     Progress,
@@ -398,14 +399,28 @@ def _read_sources(
                     keep(key, item.sha256, packed, reread=True, item=item)
             if progress:
                 progress("reading", number, len(files))
-        for root_name, inside in found.unreadable:
-            previous = last.catalog()
-            prefix = file_key(root_name, f"{inside}/" if inside else "")
-            for key, (sha256, packed) in previous.files.items() if previous else ():
-                if key.startswith(prefix) and key not in seen:
-                    keep(key, sha256, packed, reread=False)
+        previous = last.catalog() if found.unreadable else None
+        for key in _keys_under(previous, found.unreadable):
+            if key not in seen:
+                keep(key, *previous.files[key], reread=False)
     summary.files_removed = sorted(k for k in previous_files if k not in seen)
     return result
+
+
+def _keys_under(catalog: Catalog | None, folders: list[tuple[str, str]]) -> list[str]:
+    """The catalog's file keys under each of ``folders`` ((folder name, path inside it)), found by
+    bisecting its sorted keys: a share with thousands of locked folders must not scan it for each."""
+    if catalog is None or not folders:
+        return []
+    keys = sorted(catalog.files)
+    found = []
+    for root_name, inside in folders:
+        prefix = file_key(root_name, f"{inside}/" if inside else "")
+        for key in keys[bisect.bisect_left(keys, prefix) :]:
+            if not key.startswith(prefix):
+                break
+            found.append(key)
+    return found
 
 
 def _count_file(key: str, sha256: str, previous_files: dict[str, str], summary: Summary) -> None:
@@ -532,12 +547,18 @@ def is_stale(roots: list[Path], index_root: Path) -> tuple[bool, str]:
         return True, "index was built by another version of the schema"
     if info.get("roots") != [str(r.resolve()) for r in roots]:
         return True, "built from other source folders"
+    built = info.get("files") or {}
+    found = scan(roots, follow_symlinks=bool(info.get("follow_symlinks")))
     files: dict[str, str] = {}
-    for source in discover(roots, follow_symlinks=bool(info.get("follow_symlinks"))):
+    for source in found.files:
         try:
             files[source.key] = source_hash(source, read_source(source).data)
-        except OSError:
-            files[source.key] = ""
-    if files != info.get("files"):
+        except OSError as exc:  # unreadable: its documents are kept, so it counts as it was
+            gone = isinstance(exc, FileNotFoundError | NotADirectoryError)
+            files[source.key] = "" if gone else built.get(source.key, "")
+    for root_name, inside in found.unreadable:  # a folder that cannot be read: its files as they were
+        prefix = file_key(root_name, f"{inside}/" if inside else "")
+        files.update({key: sha for key, sha in built.items() if key.startswith(prefix)})
+    if files != built:
         return True, "source files changed since the last build"
     return False, "index is up to date"

@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: not swapped in: {exc}; the live index was left as it was{hint}", file=sys.stderr)
         return EXIT_NOT_SWAPPED
     except OSError as exc:
+        if not _inside(exc.filename, args.index):  # not the index's: a file of the sources, say
+            print(f"error: {exc}; the live index was left as it was", file=sys.stderr)
+            return EXIT_NOTHING_INDEXED
         print(f"error: {describe_write_error(exc, args.index)}; the live index was left as it was", file=sys.stderr)
         return EXIT_CANNOT_WRITE
     finally:
@@ -110,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(format_summary(summary, args.index))
     return 0
+
+
+def _inside(filename: object, index: Path) -> bool:
+    """Whether an error's file is the index folder's (or names none: then it was met writing it)."""
+    if filename is None or not isinstance(filename, str) or not filename.startswith("/"):
+        return True  # "part 1 of the new generation", or no file: the writers' own
+    return Path(filename).resolve().is_relative_to(index.resolve())
 
 
 def describe_write_error(error: OSError, index: Path) -> str:

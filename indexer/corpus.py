@@ -129,7 +129,7 @@ def _parse(source: SourceFile, read: SourceBytes) -> tuple[list[Document], list[
         )
     if suffix in PDF_SUFFIXES:
         return parse_pdf(read.data, **names)
-    text = decode(read.data)
+    text = decode(read.data, cut=read.truncated)
     if suffix in HTML_SUFFIXES:
         return parse_html(text, **names)
     if suffix in JSON_SUFFIXES | JSON_LINES_SUFFIXES:

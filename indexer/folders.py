@@ -98,6 +98,8 @@ def _read_cached(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle.read())
+    except OSError as exc:
+        raise BadMetadata(f"cannot read {METADATA_FILE}: {exc.strerror or exc}") from exc
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise BadMetadata(f"line {line}: {exc.problem}" if line else str(exc.problem)) from exc

@@ -106,10 +106,17 @@ class Scan:
 
 def shown_name(name: str) -> str:
     """A file or folder name as text: bytes that are not UTF-8 (which the OS hands over as lone
-    surrogates) written as ``\\xff``, so that every name is a key, an id and a line of a report."""
-    if name.isascii():
+    surrogates) written as ``\\xff``, and a name's own backslashes doubled, so that two names are
+    never shown alike and every name is a key, an id and a line of a report."""
+    if "\\" in name:
+        name = name.replace("\\", "\\\\")
+    elif name.isascii():
         return name
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return name
 
 
 def discover(roots: list[Path], *, follow_symlinks: bool = False) -> Iterator[SourceFile]:
@@ -132,96 +139,120 @@ def scan(roots: list[Path], *, follow_symlinks: bool = False) -> Scan:
     for root in roots:
         root = root.resolve()
         root_name = shown_name(root.name or str(root))
-        if not root.is_dir():
-            if root.is_file():
-                found.files.append(SourceFile(root.parent, shown_name(root.name), root))
-            elif root.exists():
-                found.skipped.append((root_name, "", "not a regular file or folder"))
+        try:
+            if not root.is_dir():
+                if root.is_file():
+                    found.files.append(SourceFile(root.parent, shown_name(root.name), root))
+                elif root.exists():
+                    found.skipped.append((root_name, "", "not a regular file or folder"))
+                continue
+        except OSError as exc:
+            found.unreadable.append((root_name, ""))
+            found.skipped.append((root_name, ".", f"cannot read folder: {exc.strerror or exc}"))
             continue
-        real_root = os.path.realpath(root)
-        _walk(found, root, real_root, root_name, str(root), "", "", (), {real_root}, follow_symlinks)
+        _Walk(found, root, root_name, follow_symlinks).run()
     return found
 
 
-def _walk(
-    found: Scan,
-    root: Path,
-    real_root: str,
-    root_name: str,
-    folder: str,
-    inside: str,
-    shown: str,
-    metadata: tuple[str, ...],
-    ancestors: set[str],
-    follow: bool,
-) -> None:
-    """Add one folder's files to ``found``, then its subfolders' (depth first, names sorted).
+class _Walk:
+    """One source folder's walk: each folder's files, then its subfolders (depth first, names sorted),
+    with a stack rather than calls, so that no depth of folders is too deep."""
 
-    ``inside`` is the folder's path under ``root`` as the OS names it (for reading its
-    ``_source.yaml``), ``shown`` the same as text (for keys), ``ancestors`` the real
-    paths of the folders on the way (for loops).
-    """
-    try:
-        with os.scandir(folder) as listing:
-            entries = sorted(listing, key=_name_of)
-    except OSError as exc:
-        found.unreadable.append((root_name, shown))
-        found.skipped.append((root_name, shown or ".", f"cannot read folder: {exc.strerror or exc}"))
-        return
-    # A folder's files come after the folders above it: which of those hold metadata is known.
-    if any(entry.name == METADATA_FILE for entry in entries):
-        metadata = (*metadata, inside)
-    prefix, real_prefix = (f"{shown}/", f"{inside}/") if shown else ("", "")
-    folders = []
-    folder_path = Path(folder)  # made once: a Path made from each file's whole path cost more
-    for entry in entries:
-        name = entry.name
-        if name.startswith("."):
-            continue
-        relpath = prefix + shown_name(name)
+    def __init__(self, found: Scan, root: Path, root_name: str, follow: bool) -> None:
+        self.found, self.root, self.root_name, self.follow = found, root, root_name, follow
+        self.real_root = os.path.realpath(root)
+        self.walked: set[str] = {self.real_root}  # real paths of the folders read (following links)
+
+    def run(self) -> None:
+        # (folder as the OS names it, its path under root as the OS names it, the same as text,
+        # the folders on the way that hold metadata, the real paths of the folders on the way)
+        stack = [(str(self.root), "", "", (), frozenset({self.real_root}))]
+        while stack:
+            stack += reversed(self._folder(*stack.pop()))
+
+    def _folder(self, folder: str, inside: str, shown: str, metadata: tuple[str, ...], ancestors: frozenset[str]):
+        """Add one folder's files; returns its subfolders to walk, in order.
+
+        ``inside`` names the folder for reading its ``_source.yaml``, ``shown`` for keys;
+        ``ancestors`` tell a link to a folder it is inside (a loop).
+        """
+        found, root_name, follow = self.found, self.root_name, self.follow
         try:
-            if entry.is_symlink():
-                target = os.path.realpath(entry.path)
-                if os.path.isdir(target):
-                    if not follow:
-                        reason = "a link to a folder: not followed (--follow-symlinks)"
-                        found.skipped.append((root_name, relpath, reason))
-                    elif target in ancestors:
-                        found.skipped.append((root_name, relpath, "a link to a folder it is inside: a loop"))
-                    else:
-                        folders.append((entry, target))
-                    continue
-                if suffix_of(name) not in SOURCE_SUFFIXES:
-                    continue
-                if not os.path.exists(target):
-                    found.skipped.append((root_name, relpath, "a link to nothing (its target is gone)"))
-                    continue
-                outside = not (target + os.sep).startswith(real_root + os.sep)
-                if outside and not follow:
-                    found.skipped.append(
-                        (root_name, relpath, "a link to a file outside the source folder: not read (--follow-symlinks)")
-                    )
-                    continue
-                if not os.path.isfile(target):
-                    found.skipped.append((root_name, relpath, "a link to something that is not a regular file"))
-                    continue
-            elif entry.is_dir(follow_symlinks=False):
-                folders.append((entry, None))
-                continue
-            elif suffix_of(name) not in SOURCE_SUFFIXES:
-                continue
-            elif not entry.is_file(follow_symlinks=False):
-                found.skipped.append((root_name, relpath, f"not a regular file ({_kind_of(entry)}): not read"))
-                continue
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=_name_of)
         except OSError as exc:
-            found.skipped.append((root_name, relpath, f"cannot look at it: {exc.strerror or exc}"))
-            continue
-        found.files.append(SourceFile(root, relpath, folder_path / name, metadata))
-    for entry, target in folders:
-        below = ancestors | {target or os.path.realpath(entry.path)}
-        shown_below = prefix + shown_name(entry.name)
-        inside_below = real_prefix + entry.name
-        _walk(found, root, real_root, root_name, entry.path, inside_below, shown_below, metadata, below, follow)
+            found.unreadable.append((root_name, shown))
+            found.skipped.append((root_name, shown or ".", f"cannot read folder: {exc.strerror or exc}"))
+            return []
+        # A folder's files come after the folders above it: which of those hold metadata is known.
+        if any(entry.name == METADATA_FILE for entry in entries):
+            metadata = (*metadata, inside)
+        prefix, real_prefix = (f"{shown}/", f"{inside}/") if shown else ("", "")
+        below = []
+        folder_path = Path(folder)  # made once: a Path made from each file's whole path cost more
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            relpath = prefix + shown_name(name)
+            try:
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if os.path.isdir(target):
+                        reason = self._linked_folder(target, ancestors)
+                        if reason:
+                            found.skipped.append((root_name, relpath, reason))
+                        else:
+                            self.walked.add(target)
+                            below.append((entry.path, real_prefix + name, relpath, metadata, ancestors | {target}))
+                        continue
+                    if suffix_of(name) not in SOURCE_SUFFIXES:
+                        continue
+                    reason = self._linked_file(target)
+                    if reason:
+                        found.skipped.append((root_name, relpath, reason))
+                        continue
+                elif entry.is_dir(follow_symlinks=False):
+                    real = entry.path
+                    if follow:  # real paths matter only when links are followed: loops, folders met twice
+                        real = os.path.realpath(entry.path)
+                        if real in self.walked:
+                            found.skipped.append((root_name, relpath, "a folder read already (through a link)"))
+                            continue
+                        self.walked.add(real)
+                    below.append((entry.path, real_prefix + name, relpath, metadata, ancestors | {real}))
+                    continue
+                elif suffix_of(name) not in SOURCE_SUFFIXES:
+                    continue
+                elif not entry.is_file(follow_symlinks=False):
+                    found.skipped.append((root_name, relpath, f"not a regular file ({_kind_of(entry)}): not read"))
+                    continue
+            except OSError as exc:
+                found.skipped.append((root_name, relpath, f"cannot look at it: {exc.strerror or exc}"))
+                continue
+            found.files.append(SourceFile(self.root, relpath, folder_path / name, metadata))
+        return below
+
+    def _linked_folder(self, target: str, ancestors: frozenset[str]) -> str | None:
+        """Why a link to the folder ``target`` is not walked, or None to walk it."""
+        if not self.follow:
+            return "a link to a folder: not followed (--follow-symlinks)"
+        if target in ancestors:
+            return "a link to a folder it is inside: a loop"
+        if target in self.walked:
+            return "a link to a folder read already (through another path)"
+        return None
+
+    def _linked_file(self, target: str) -> str | None:
+        """Why a link to the file ``target`` is not read, or None to read it."""
+        if not os.path.exists(target):
+            return "a link to nothing (its target is gone)"
+        outside = not (target + os.sep).startswith(self.real_root + os.sep)
+        if outside and not self.follow:
+            return "a link to a file outside the source folder: not read (--follow-symlinks)"
+        if not os.path.isfile(target):
+            return "a link to something that is not a regular file"
+        return None
 
 
 _name_of = operator.attrgetter("name")
@@ -307,15 +338,16 @@ def content_hash(data: bytes, context: str = "") -> str:
     return digest.hexdigest()
 
 
-def decode(data: bytes) -> str:
+def decode(data: bytes, *, cut: bool = False) -> str:
     """Decode a source file's bytes to text, with ``\\n`` line ends.
 
     UTF-16 with a BOM is read as such. Anything else is read as UTF-8 (with
     or without BOM), each byte that is not part of a UTF-8 character read as
     Windows-1252: a UTF-8 file with a stray Latin-1 "ü" keeps every other
     accent, and a file saved in an old encoding (where nearly every non-ASCII
-    byte is such a byte) is read as that encoding rather than dropped. A
-    character cut at the end of a file read only in part is left out.
+    byte is such a byte) is read as that encoding rather than dropped. With
+    ``cut`` (the file was read only in part), a character cut at the end is
+    left out.
     Old Mac line ends (a lone ``\\r``) and Windows ones become ``\\n``.
     """
     if not data.strip():
@@ -328,10 +360,32 @@ def decode(data: bytes) -> str:
     elif _looks_binary(data):
         raise SkipFile("binary file, not text")
     else:
-        text = data.decode("utf-8-sig", errors=_STRAY_BYTES)
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = _repaired(data, cut)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+# Past this many bytes that are no UTF-8 character, a file is taken to be in an old encoding and
+# decoded whole as such: the repair calls Python once per stray byte.
+MAX_STRAY_BYTES = 64
+
+
+def _repaired(data: bytes, cut: bool) -> str:
+    """Text of bytes that are UTF-8 but for some stray bytes (see :func:`decode`)."""
+    if cut:  # a character cut by the read limit is no stray byte: leave it out
+        end = len(data)
+        while end > len(data) - 4 and end > 0 and data[end - 1] & 0xC0 == 0x80:
+            end -= 1
+        if end > 0 and data[end - 1] >= 0xC0:
+            data = data[: end - 1]
+    stray = data.decode("utf-8", errors="replace").count("\ufffd") - data.count("\ufffd".encode())
+    if stray > MAX_STRAY_BYTES:
+        return data.removeprefix(b"\xef\xbb\xbf").decode("cp1252", errors=_STRAY_BYTES)
+    return data.decode("utf-8-sig", errors=_STRAY_BYTES)
 
 
 _STRAY_BYTES = "geosearch-stray-bytes"
@@ -340,11 +394,10 @@ _CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
 
 
 def _stray_bytes(error: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: bytes that are no UTF-8 character, read one by one as Windows-1252."""
+    """Codec error handler: bytes that are no UTF-8 character (or that Windows-1252 leaves undefined),
+    read one by one as Windows-1252, the undefined ones as Latin-1."""
     if not isinstance(error, UnicodeDecodeError):
         raise error
-    if error.reason == "unexpected end of data" and error.end == len(error.object):
-        return "", error.end  # the start of a character whose rest was not read
     bad = error.object[error.start : error.end]
     return "".join(chr(b) if b in _CP1252_UNDEFINED else bytes([b]).decode("cp1252") for b in bad), error.end
 

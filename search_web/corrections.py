@@ -53,14 +53,27 @@ def unmatched_words(words: list[str], reader: Any, analyzer: EnglishTokenizer, f
     return missing
 
 
-def corrected_query(query: str, missing: list[str], corrector: spelling.Corrector) -> str | None:
-    """``query`` with each of the ``missing`` words replaced by its correction; None when none has one."""
-    corrected, changed = query, False
+def corrected_query(query: str, missing: list[str], corrector: spelling.Corrector, max_chars: int) -> str | None:
+    """``query`` with each of the ``missing`` words replaced by its correction where it stands as a
+    word of its own (not inside a field, a phrase or a link); None when none has a correction or the
+    corrected query would be longer than ``max_chars``."""
+    pieces = re.split(r"(\s+)", query)
+    changed = False
     for word in missing:
         folded = fold(word)
         distance = 1 if len(folded) <= SHORT_WORD_CHARS else 2
         options = corrector.suggest(folded, limit=1, maxdist=distance, prefix=1)
-        if options and options[0] != folded:
-            corrected = re.sub(rf"(?<![\w-]){re.escape(word)}(?![\w-])", options[0], corrected, count=1)
-            changed = True
-    return corrected if changed and corrected != query else None
+        if not options or options[0] == folded:
+            continue
+        for number, piece in enumerate(pieces):
+            standing = _STANDING_WORD.fullmatch(piece)
+            if standing and standing.group(2) == word:
+                pieces[number] = standing.group(1) + options[0] + standing.group(3)
+                changed = True
+                break
+    corrected = "".join(pieces)
+    return corrected if changed and corrected != query and len(corrected) <= max_chars else None
+
+
+# A word as a piece of a query between spaces: brackets before it, brackets and punctuation after.
+_STANDING_WORD = re.compile(r"([(\[{]*)([^\s()\[\]{}\"':]+?)([)\]},.;!?]*)")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import fnmatch
+import functools
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -338,21 +339,24 @@ class _Parser:
         self.clauses = 0
         self.cut = False
         self.words: list[str] = []
+        self.dropped = False  # a word was left out as a stop word
+        self.fuzzy_words = 0
 
     def parse(self) -> Node | None:
-        tree = self._sequence(TEXT_FIELDS, top=True)
+        tree = self._sequence(TEXT_FIELDS)
         while self.at < len(self.tokens):  # a stray ")" ends a sequence early: read on after it
             self.at += 1
-            more = self._sequence(TEXT_FIELDS, top=True)
+            more = self._sequence(TEXT_FIELDS)
             tree = _merge(tree, more)
-        if isinstance(tree, Clauses) and not tree.positive and not tree.must_not:
-            return None
+        if not tree.positive and not tree.must_not:
+            # Stop words alone ("the of") look for nothing: they match nothing, as typed.
+            return Clauses(should=(NOTHING,)) if self.dropped else None
         return tree
 
     def _peek(self) -> _Token | None:
         return self.tokens[self.at] if self.at < len(self.tokens) else None
 
-    def _sequence(self, fields: tuple[str, ...], top: bool = False) -> Clauses:
+    def _sequence(self, fields: tuple[str, ...]) -> Clauses:
         items: dict[tuple[str, Node], None] = {}  # in order, each part once
         while (token := self._peek()) is not None and token.kind != ")":
             item = self._either(fields)
@@ -361,7 +365,7 @@ class _Parser:
         must = tuple(node for occur, node in items if occur == MUST)
         should = tuple(node for occur, node in items if occur == SHOULD)
         must_not = tuple(node for occur, node in items if occur == MUST_NOT)
-        # An optional stop word ("on", "of") is no part to hold; only such words match nothing.
+        # An optional part that can match nothing (a wildcard no index term begins so) holds nothing.
         kept = tuple(node for node in should if node != NOTHING)
         return Clauses(must, kept or (should[:1] if not must else ()), must_not)
 
@@ -381,21 +385,27 @@ class _Parser:
         kept = [part for part in parts if part is not None]
         if len(kept) <= 1:
             return kept[0] if kept else None
+        # Either of two filters is a filter too: "country:cn OR country:us" stays required.
+        if all(part[0] == MUST for part in kept):
+            occur = MUST
         return occur, combine(tuple(_as_node(part) for part in kept))
 
     def _unary(self, fields: tuple[str, ...]) -> tuple[str, Node] | None:
-        token = self._peek()
-        if token is None:
+        """An atom after any run of ``NOT``, ``-`` and ``+`` (read in a loop: a thousand signs are
+        one query, not a thousand calls deep); an even number of negations cancels out."""
+        negated = required = False
+        while (token := self._peek()) is not None and (token.kind == "sign" or token == _Token("op", "NOT")):
+            if token.value == "+":
+                required = True
+            else:
+                negated = not negated
+            self.at += 1
+        item = self._atom(fields)
+        if item is None:
             return None
-        if token == _Token("op", "NOT") or token == _Token("sign", "-"):
-            self.at += 1
-            inner = self._unary(fields)
-            return None if inner is None else (MUST_NOT, inner[1])
-        if token == _Token("sign", "+"):
-            self.at += 1
-            inner = self._unary(fields)
-            return None if inner is None else (MUST, inner[1]) if inner[0] != MUST_NOT else inner
-        return self._atom(fields)
+        if negated:
+            return MUST_NOT, item[1]
+        return (MUST, item[1]) if required else item
 
     def _atom(self, fields: tuple[str, ...]) -> tuple[str, Node] | None:
         token = self._peek()
@@ -417,10 +427,16 @@ class _Parser:
             group = self._sequence(fields)
             if self._peek() is not None:
                 self.at += 1  # its ")"
-            return None if not (group.positive or group.must_not) else (SHOULD, _simplified(group))
+            if not (group.positive or group.must_not):
+                return None
+            # A group that requires something (a field, a phrase) is required itself: parentheses
+            # never loosen what is inside them.
+            return (MUST if group.must else SHOULD), _simplified(group)
         if token.kind == "phrase":
-            return (MUST, self._phrase(token.value, fields)) if token.value.strip() else None
-        return SHOULD, self._word(token.value, fields)
+            node = self._phrase(token.value, fields)
+            return None if node is None else (MUST, node)
+        node = self._word(token.value, fields)
+        return None if node is None else (SHOULD, node)
 
     # -- words ---------------------------------------------------------------
 
@@ -438,14 +454,17 @@ class _Parser:
         so that "plug-ins" meets "plug-in" (where "in" was dropped)."""
         return tuple(term for term in terms if term and term not in self.analyzer.stop_words)
 
-    def _phrase(self, text: str, fields: tuple[str, ...]) -> Node:
-        _, terms = self._terms(text, fields)
+    def _phrase(self, text: str, fields: tuple[str, ...]) -> Node | None:
+        """A quoted phrase's node; None when all its words are stop words (then it is no part)."""
+        words, terms = self._terms(text, fields)
         kept = self._phrase_terms(terms)
         if not kept:
-            return NOTHING
+            self.dropped = self.dropped or bool(words)
+            return None
         return Term(kept[0], fields) if len(kept) == 1 else Phrase(kept, fields)
 
-    def _word(self, text: str, fields: tuple[str, ...]) -> Node:
+    def _word(self, text: str, fields: tuple[str, ...]) -> Node | None:
+        """A word's node; None when it is a stop word, or only punctuation (then it is no part)."""
         text = text.strip("+-")
         fuzzy = _FUZZY.fullmatch(text)
         if fuzzy:
@@ -455,7 +474,8 @@ class _Parser:
         words, terms = self._terms(text, fields)
         kept = [term for term in terms if term]
         if not kept:
-            return NOTHING
+            self.dropped = self.dropped or bool(words)
+            return None
         if len(words) == 1:
             if fields == TEXT_FIELDS and _TYPED_WORD.fullmatch(words[0]):
                 self.words.append(words[0])
@@ -477,11 +497,14 @@ class _Parser:
         self.clauses += 1
         return AnyOf((Term(term, fields), Phrase(parts, fields)))
 
-    def _fuzzy(self, text: str, distance: int, fields: tuple[str, ...]) -> Node:
+    def _fuzzy(self, text: str, distance: int, fields: tuple[str, ...]) -> Node | None:
         _, terms = self._terms(text, fields)
         term = next((t for t in terms if t), "")
         if not term:
-            return NOTHING
+            return None
+        self.fuzzy_words += 1
+        if self.fuzzy_words > self.limits.max_fuzzy_words:  # each one walks the fields' term lists
+            raise QueryError(f"at most {self.limits.max_fuzzy_words} fuzzy words (word~) are allowed in one query")
         distance = min(distance, self.limits.max_fuzzy_distance)
         found: dict[str, None] = {}
         for name in fields:
@@ -517,26 +540,22 @@ class _Parser:
             self.cut = True
             terms = terms[: self.limits.max_expansions]
         self.clauses += len(terms) // 10
+        if self.clauses > self.limits.max_clauses:  # refused before more expansions are looked up
+            raise QueryError(f"the query has over {self.limits.max_clauses} parts; at most that many are allowed")
         if not terms:
             return NOTHING
         return Term(terms[0], fields) if len(terms) == 1 else AnyOf(tuple(Term(t, fields) for t in terms))
 
 
-_FORMS: dict[int, dict[str, tuple[str, ...]]] = {}
-
-
+@functools.lru_cache(maxsize=8)  # analyzers are equal by their settings: one entry serves every index
 def _word_forms(analyzer: EnglishTokenizer) -> dict[str, tuple[str, ...]]:
     """Index term -> the other index terms of the same word (``indexer.countries.country_word_forms``)."""
-    key = id(analyzer)
-    if key not in _FORMS:
-        forms: dict[str, tuple[str, ...]] = {}
-        for group in country_word_forms():
-            terms = sorted({analyzer.term_of(word) for word in group} - {""})
-            for term in terms:
-                forms[term] = tuple(t for t in terms if t != term)
-        _FORMS.clear()  # one analyzer at a time in practice; never grows
-        _FORMS[key] = forms
-    return _FORMS[key]
+    forms: dict[str, tuple[str, ...]] = {}
+    for group in country_word_forms():
+        terms = sorted({analyzer.term_of(word) for word in group} - {""})
+        for term in terms:
+            forms[term] = tuple(t for t in terms if t != term)
+    return forms
 
 
 def _text(term: Any) -> str:

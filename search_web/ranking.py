@@ -63,12 +63,11 @@ class Ranker:
         self.size = scorer.size
 
     def match(self, tree: Node, deadline: float = math.inf) -> Hits:
-        """(matched mask, scores) of a whole query, arrays of the caller's own: its top-level parts
-        coordinated."""
+        """(matched mask, scores) of a whole query, its top-level parts coordinated. Read them only:
+        a frequent word's are shared arrays (read-only, so a write fails loudly)."""
         if isinstance(tree, Clauses) and len(tree.positive) > 1:
             return self._coordinated(tree, deadline)
-        mask, scores = self._hits(tree, deadline)
-        return (mask, scores) if mask.flags.writeable else (mask.copy(), scores.copy())
+        return self._hits(tree, deadline)
 
     def _coordinated(self, tree: Clauses, deadline: float) -> Hits:
         parts = tree.positive

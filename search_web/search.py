@@ -281,9 +281,15 @@ class SearchIndex:
 
     # -- searching -----------------------------------------------------------
 
-    def _select(self, request: SearchRequest, gen: Generation | None = None) -> _Selection:
-        """Match, filter and date-limit: everything a search, timeline or export shares."""
-        deadline = time.monotonic() + self.limits.time_budget_s  # parsing and expansion count too
+    def _select(
+        self, request: SearchRequest, gen: Generation | None = None, deadline: float | None = None
+    ) -> _Selection:
+        """Match, filter and date-limit: everything a search, timeline or export shares.
+
+        ``deadline`` (a ``time.monotonic()`` value): by default ``time_budget_s`` from now, so that
+        parsing and expansion count too.
+        """
+        deadline = deadline if deadline is not None else time.monotonic() + self.limits.time_budget_s
         gen = gen or self.generation()
         searcher = gen.searcher()
         columns = gen.columns
@@ -329,21 +335,40 @@ class SearchIndex:
         return result
 
     def _search(self, gen: Generation, request: SearchRequest, with_corrections: bool, started: float) -> SearchResult:
-        chosen = self._select(request, gen)
+        deadline = time.monotonic() + self.limits.time_budget_s  # the correction's matching shares it
+        chosen = self._select(request, gen, deadline)
+        missing = unmatched_words(chosen.parsed.words, chosen.searcher.reader(), gen.analyzer, TEXT_FIELDS)
+        suggestion = corrected_from = None
+        corrected = (
+            corrected_query(request.q, missing, gen.corrector(), self.limits.max_query_chars)
+            if (with_corrections and missing)
+            else None
+        )
+        if corrected is not None:
+            probe = dataclasses.replace(request, q=corrected)
+            try:
+                better = self._select(probe, gen, deadline)
+            except QueryError:  # a correction the query language refuses is no correction
+                better = None
+            if better is not None and np.count_nonzero(better.selected) > np.count_nonzero(chosen.selected):
+                if request.as_typed:
+                    suggestion = corrected
+                else:  # the results shown are the correction's, the query as typed said beside them
+                    chosen, request, corrected_from = better, probe, request.q
+        return self._result(chosen, request, started, missing, suggestion, corrected_from)
+
+    def _result(
+        self,
+        chosen: _Selection,
+        request: SearchRequest,
+        started: float,
+        missing: list[str],
+        suggestion: str | None,
+        corrected_from: str | None,
+    ) -> SearchResult:
+        """The page of results, facets and timeline of a selection."""
         gen, columns, selected_docs = chosen.gen, chosen.gen.columns, chosen.selected
         total = int(np.count_nonzero(selected_docs))
-        missing = unmatched_words(chosen.parsed.words, chosen.searcher.reader(), gen.analyzer, TEXT_FIELDS)
-        suggestion = None
-        if with_corrections and missing:
-            corrected = corrected_query(request.q, missing, gen.corrector())
-            better = None
-            if corrected is not None:
-                probe = dataclasses.replace(request, q=corrected)
-                better = self._search(gen, probe, False, started)
-            if better is not None and better.total > total:
-                if not request.as_typed:
-                    return dataclasses.replace(better, corrected_from=request.q, unmatched_words=missing)
-                suggestion = corrected
         facets = self._facets(chosen, request) if request.facets else {}
         months = self._months(columns, selected_docs) if request.years and request.facets else []
         start = (request.page - 1) * request.per_page
@@ -370,6 +395,7 @@ class SearchIndex:
             stories=stories,
             collapse=request.collapse,
             timeline=self._timeline(chosen) if request.timeline else None,
+            corrected_from=corrected_from,
             unmatched_words=missing,
         )
 

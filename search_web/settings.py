@@ -24,6 +24,7 @@ class Limits:
     min_prefix_chars: int = setting(3, "Letters needed before a * wildcard (no leading wildcards).")
     max_expansions: int = setting(200, "Most index terms one wildcard or prefix may expand to.")
     max_fuzzy_distance: int = setting(1, "Largest edit distance of a fuzzy term (word~).")
+    max_fuzzy_words: int = setting(4, "Most fuzzy terms (word~) one query may hold: each reads the term lists.")
     time_budget_s: float = setting(
         5.0,
         "Seconds a search may spend matching before it is cut short (a first search for a very "

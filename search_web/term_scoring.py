@@ -65,7 +65,8 @@ Postings = tuple[np.ndarray, np.ndarray]  # sorted document numbers, and a value
 
 
 class Unsupported(Exception):
-    """The index holds postings in a form this module cannot read."""
+    """The index holds postings in a form this module cannot read: a whoosh3 whose codec changed
+    (the pin and tests/test_whoosh_hazards.py are there so that this never reaches a request)."""
 
 
 class DeadlineExceeded(Exception):
@@ -79,9 +80,6 @@ class Bm25fParameters:
     weights: dict[str, float]
     b: dict[str, float]
     k1: float
-
-    def __hash__(self) -> int:
-        return hash((tuple(sorted(self.weights.items())), tuple(sorted(self.b.items())), self.k1))
 
 
 class TermScorer:

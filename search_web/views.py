@@ -8,6 +8,7 @@ a facet box is ticked.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import re
 
@@ -79,7 +80,9 @@ def index():
     except QueryError as exc:
         return render_template("search.html", error=str(exc), search=search), 400
     last_page = max(1, -(-min(result.stories, service.limits.max_result_depth) // search.per_page))
-    query = url_with(search).rstrip("?")
+    # The feed and the exports search as typed: their links carry the query whose results are shown.
+    shown = dataclasses.replace(search, q=result.query) if result.corrected_from else search
+    query = url_with(shown).rstrip("?")
     return render_template(
         "search.html",
         search=search,

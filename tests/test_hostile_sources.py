@@ -350,3 +350,44 @@ def test_a_file_gone_since_it_was_found_loses_its_documents(tmp_path):
     gone = unreadable_file(source, FileNotFoundError(2, "No such file or directory"))
     locked = unreadable_file(source, PermissionError(13, "Permission denied"))
     assert (gone.unreadable, locked.unreadable) == (False, True)
+
+
+def test_an_unreadable_folder_metadata_file_is_named_and_its_folder_indexed(tmp_path):
+    source = tmp_path / "share"
+    good_files(source)
+    good_files(source / "sub", start=10)
+    (source / "sub" / "_source.yaml").write_text("provider: Lab\n", "utf-8")
+    (source / "sub" / "_source.yaml").chmod(0)
+    try:
+        result = run_as_plain_reader("build", str(source), "--index", str(tmp_path / "ix"))
+    finally:
+        (source / "sub" / "_source.yaml").chmod(0o644)
+    assert result.returncode == 0, result.stderr
+    assert "sub/_source.yaml: folder metadata not used: cannot read _source.yaml: Permission denied" in result.stdout
+    assert len(titles(tmp_path / "ix")) == 6
+
+
+def test_what_cannot_be_read_does_not_make_the_index_stale(tmp_path):
+    """`make run` builds only when the index is stale: a locked folder kept as it was is not a change."""
+    source = tmp_path / "share"
+    good_files(source)
+    good_files(source / "locked", start=10)
+    index = tmp_path / "ix"
+    assert run_as_plain_reader("build", str(source), "--index", str(index)).returncode == 0
+    (source / "locked").chmod(0)
+    try:
+        result = run_as_plain_reader("build", str(source), "--index", str(index), "--if-stale")
+    finally:
+        (source / "locked").chmod(0o755)
+    assert result.returncode == 0 and "index is up to date" in result.stdout, result.stdout
+
+
+def test_a_complete_file_keeps_its_last_character(tmp_path):
+    source = tmp_path / "odd"
+    source.mkdir()
+    (source / "menu.txt").write_bytes(b"Menu of the caf\xe9\n\nThe menu of the caf\xe9")
+    assert run_indexer("build", str(source), "--index", str(tmp_path / "ix")).returncode == 0
+    index = SearchIndex(tmp_path / "ix")
+    doc = index.document(index.search(SearchRequest(q="menu")).hits[0]["id"])
+    index.close()
+    assert doc["title"] == "Menu of the café" and doc["body"].endswith("café")

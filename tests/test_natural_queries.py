@@ -13,6 +13,7 @@ import re
 import pytest
 
 from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer
+from search_web.corrections import corrected_query
 
 normalize = EnglishTokenizer().normalize
 
@@ -147,3 +148,21 @@ def test_a_query_matching_nothing_says_which_words_matched_nothing(client):
     assert "No document holds the words" in page and "zqxjv" in page
     partly = search(client, "zqxjv sanctions")
     assert partly["total"] > 0 and partly["unmatched_words"] == ["zqxjv"]
+
+
+def test_a_correction_changes_only_the_word_no_document_holds(corpus_app):
+    corrector = corpus_app.extensions["search_index"].generation().corrector()
+    assert corrected_query("title:chna chna", ["chna"], corrector, 1000) == "title:chna china"
+    assert corrected_query('"chna" (chna),', ["chna"], corrector, 1000) == '"chna" (china),'
+
+
+def test_a_correction_that_would_not_be_a_query_is_not_made(client):
+    q = "x" * 989 + " recogniton"  # corrected ("recognition"), it would be over the length limit
+    data = search(client, q)
+    assert len(q) == 1000 and data["corrected_from"] is None and data["unmatched_words"] == ["recogniton"]
+
+
+def test_the_feed_and_exports_of_a_corrected_search_are_the_corrected_ones(client):
+    page = client.get("/?q=faciel+recognitoin").get_data(as_text=True)
+    for link in ("/feed.atom?q=facial+recognition", "/api/search.csv?q=facial+recognition"):
+        assert link in page

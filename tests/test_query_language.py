@@ -222,3 +222,29 @@ def test_highlighted_terms_leave_out_the_excluded(reader):
 def test_plain_words_are_kept_for_corrections(reader):
     parsed = parse_query("faciel recognitoin low-code title:x ab", reader, Limits())
     assert parsed.words == ["faciel", "recognitoin"]
+
+
+def test_a_thousand_signs_are_one_query_not_a_thousand_calls(reader):
+    assert tree("-" * 972 + "china", reader) == Clauses(should=(word("china"),))  # an even number cancels out
+    assert tree("-" * 971 + "china", reader) == Clauses(must_not=(word("china"),))
+    assert tree("+-" * 400 + "china", reader) == Clauses(must=(word("china"),))
+    assert tree("NOT NOT china", reader) == Clauses(should=(word("china"),))
+
+
+@pytest.mark.parametrize("q", ["russia AND the west", "+the russia west", '"the" russia west', "title:the russia west"])
+def test_a_required_stop_word_is_no_part_of_the_query(reader, q):
+    """The index holds no stop word: requiring one would match nothing."""
+    assert tree(q, reader) == Clauses(should=(word("russia"), word("west")))
+
+
+def test_parentheses_and_or_never_loosen_a_filter(reader):
+    assert tree("ukraine (title:china)", reader).must == (Clauses(must=(word("china", ("title",)),)),)
+    either = AnyOf((Term("cn", ("country",)), Term("us", ("country",))))
+    assert tree("ai country:cn OR country:us", reader) == Clauses(must=(either,), should=(word("ai"),))
+    assert tree("ai (country:cn OR country:us)", reader).must == (Clauses(must=(either,)),)
+
+
+def test_fuzzy_words_are_bounded(reader):
+    assert tree("chips~ sanctions~", reader, max_fuzzy_words=2)
+    with pytest.raises(QueryError, match="fuzzy"):
+        tree("chips~ sanctions~ china~", reader, max_fuzzy_words=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -216,3 +217,47 @@ def without_read_privileges() -> list[str]:
     if os.geteuid() != 0:
         return []
     return ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def test_no_depth_of_folders_is_too_deep(tmp_path):
+    root = tmp_path / "deep"
+    root.mkdir()
+    depth = 1100  # deeper than Python's recursion limit
+    descriptors = [os.open(root, os.O_RDONLY)]
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=descriptors[-1])
+            descriptors.append(os.open("d", os.O_RDONLY, dir_fd=descriptors[-1]))
+        with open(os.open("deep.md", os.O_WRONLY | os.O_CREAT, dir_fd=descriptors[-1]), "w") as handle:
+            handle.write("x")
+        found = scan([root])
+        assert [source.relpath.count("/") for source in found.files] == [depth]
+    finally:  # removed from the bottom up here: a recursive removal would fail as the walk did
+        os.unlink("deep.md", dir_fd=descriptors[-1])
+        for above in range(len(descriptors) - 2, -1, -1):
+            os.close(descriptors[above + 1])
+            os.rmdir("d", dir_fd=descriptors[above])
+        os.close(descriptors[0])
+
+
+def test_followed_links_read_each_folder_once(tmp_path):
+    """Two links to each next folder, sixteen deep, made 131,071 copies of one file."""
+    folders = [tmp_path / "fan" / f"level{n}" for n in range(17)]
+    for folder in folders:
+        folder.mkdir(parents=True)
+    (folders[-1] / "x.md").write_text("x", "utf-8")
+    for here, below in itertools.pairwise(folders):
+        (here / "a").symlink_to(below)
+        (here / "b").symlink_to(below)
+    found = scan([folders[0]], follow_symlinks=True)
+    assert len(found.files) == 1
+    assert {reason for _, _, reason in found.skipped} == {"a link to a folder read already (through another path)"}
+
+
+def test_two_names_are_never_shown_alike(tmp_path):
+    root = tmp_path / "names"
+    root.mkdir()
+    (root / os.fsdecode(b"bad\xff.txt")).write_text("x", "utf-8")
+    (root / "bad\\xff.txt").write_text("x", "utf-8")  # a name that holds the characters \xff
+    shown = sorted(source.relpath for source in scan([root]).files)
+    assert len(set(shown)) == 2
