@@ -2,7 +2,7 @@
 
 Whoosh pickles the schema, analyzers included, into the index. This module
 must therefore stay importable at ``indexer.analysis`` with these class names,
-or existing indexes stop opening (see README, design notes).
+or existing indexes stop opening (see ARCHITECTURE.md).
 
 Whoosh's stock chain (RegexTokenizer | LowercaseFilter | StopFilter |
 StemFilter) runs a Python generator per stage per token and a pure-Python

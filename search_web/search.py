@@ -1,6 +1,6 @@
 """The search core: every read of the Whoosh index goes through this module.
 
-Design (see README, design notes):
+Design (see ARCHITECTURE.md):
 
 * The live generation is resolved from ``CURRENT``; a newer one is picked up
   by opening it afresh, never with ``Searcher.refresh()`` (which double-counts

@@ -8,6 +8,7 @@ always indexed, and what is passed over is named with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -114,23 +116,36 @@ def test_a_link_to_a_file_outside_the_source_folder_is_never_indexed_or_served(t
     assert followed.returncode == 0 and summary["documents_indexed"] == 4  # asked for: read
 
 
-def test_an_unreadable_folder_keeps_its_documents_until_it_is_readable_or_gone(tmp_path):
-    source = tmp_path / "share"
+def built_share(tmp_path: Path) -> tuple[Path, Path]:
+    """A share of three records and a folder ``locked`` of three more, built as a plain reader."""
+    source, index = tmp_path / "share", tmp_path / "ix"
     good_files(source)
     good_files(source / "locked", start=10)
-    index = tmp_path / "ix"
     assert run_as_plain_reader("build", str(source), "--index", str(index)).returncode == 0
     assert len(titles(index)) == 6
-    (source / "locked").chmod(0)
+    return source, index
+
+
+@contextlib.contextmanager
+def unreadable(path: Path) -> Iterator[None]:
+    """``path`` with no permission at all while inside, as it was after."""
+    mode = path.stat().st_mode
+    path.chmod(0)
     try:
+        yield
+    finally:
+        path.chmod(mode)
+
+
+def test_an_unreadable_folder_keeps_its_documents_until_it_is_readable_or_gone(tmp_path):
+    source, index = built_share(tmp_path)
+    with unreadable(source / "locked"):
         for command in ("update", "build"):
             result = run_as_plain_reader(command, str(source), "--index", str(index))
             assert result.returncode == 0, result.stderr
             assert "locked: cannot read folder: Permission denied" in result.stdout
             assert "0 deleted" in result.stdout or command == "build"
             assert len(titles(index)) == 6, command
-    finally:
-        (source / "locked").chmod(0o755)
     for name in os.listdir(source / "locked"):
         (source / "locked" / name).unlink()
     (source / "locked").rmdir()
@@ -144,11 +159,8 @@ def test_an_unreadable_file_keeps_its_documents(tmp_path):
     good_files(source)
     index = tmp_path / "ix"
     assert run_as_plain_reader("build", str(source), "--index", str(index)).returncode == 0
-    (source / "good1.md").chmod(0)
-    try:
+    with unreadable(source / "good1.md"):
         result = run_as_plain_reader("update", str(source), "--index", str(index))
-    finally:
-        (source / "good1.md").chmod(0o644)
     assert result.returncode == 0, result.stderr
     assert "good1.md: cannot read file: Permission denied; its documents are kept" in result.stdout
     assert len(titles(index)) == 3
@@ -357,11 +369,8 @@ def test_an_unreadable_folder_metadata_file_is_named_and_its_folder_indexed(tmp_
     good_files(source)
     good_files(source / "sub", start=10)
     (source / "sub" / "_source.yaml").write_text("provider: Lab\n", "utf-8")
-    (source / "sub" / "_source.yaml").chmod(0)
-    try:
+    with unreadable(source / "sub" / "_source.yaml"):
         result = run_as_plain_reader("build", str(source), "--index", str(tmp_path / "ix"))
-    finally:
-        (source / "sub" / "_source.yaml").chmod(0o644)
     assert result.returncode == 0, result.stderr
     assert "sub/_source.yaml: folder metadata not used: cannot read _source.yaml: Permission denied" in result.stdout
     assert len(titles(tmp_path / "ix")) == 6
@@ -369,16 +378,9 @@ def test_an_unreadable_folder_metadata_file_is_named_and_its_folder_indexed(tmp_
 
 def test_what_cannot_be_read_does_not_make_the_index_stale(tmp_path):
     """`make run` builds only when the index is stale: a locked folder kept as it was is not a change."""
-    source = tmp_path / "share"
-    good_files(source)
-    good_files(source / "locked", start=10)
-    index = tmp_path / "ix"
-    assert run_as_plain_reader("build", str(source), "--index", str(index)).returncode == 0
-    (source / "locked").chmod(0)
-    try:
+    source, index = built_share(tmp_path)
+    with unreadable(source / "locked"):
         result = run_as_plain_reader("build", str(source), "--index", str(index), "--if-stale")
-    finally:
-        (source / "locked").chmod(0o755)
     assert result.returncode == 0 and "index is up to date" in result.stdout, result.stdout
 
 
