@@ -52,12 +52,12 @@ import numpy as np
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(BENCH))
+if not __package__:
+    # Run as ``python benchmarks/bench.py`` (as `make bench` does): the repository is the package root.
+    sys.path.insert(0, str(REPO))
 
-from generate import Generator, generate  # noqa: E402
-from load_test import free_port, wait_for_server  # noqa: E402
-
+from benchmarks.generate import Generator, generate  # noqa: E402
+from benchmarks.load_test import free_port, wait_for_server  # noqa: E402
 from indexer.schema import stored_documents as documents_with_bodies  # noqa: E402
 from search_web.settings import Limits  # noqa: E402
 
@@ -345,7 +345,7 @@ TANTIVY_BUILD = """
 import json, sys, time
 import tantivy
 sys.path.insert(0, sys.argv[3])
-from bench import tantivy_document, tantivy_schema
+from benchmarks.bench import tantivy_document, tantivy_schema
 docs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
 started = time.perf_counter()
 index = tantivy.Index(tantivy_schema(), path=sys.argv[2])
@@ -410,7 +410,7 @@ def bench_tantivy(docs_path: Path, index: Path) -> dict:
 
     shutil.rmtree(index, ignore_errors=True)
     index.mkdir(parents=True)
-    build = run_measured(TANTIVY_BUILD, str(docs_path), str(index), str(BENCH))
+    build = run_measured(TANTIVY_BUILD, str(docs_path), str(index), str(REPO))
     metrics = {
         "index_docs_per_s": round(build["documents"] / build["seconds"], 1),
         "peak_rss_mb": build["peak_rss_mb"],
@@ -460,7 +460,7 @@ def bench_tantivy(docs_path: Path, index: Path) -> dict:
 SQLITE_BUILD = """
 import json, sys, time
 sys.path.insert(0, sys.argv[3])
-from bench import sqlite_build
+from benchmarks.bench import sqlite_build
 docs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
 started = time.perf_counter()
 sqlite_build(docs, sys.argv[2])
@@ -511,7 +511,7 @@ def sqlite_build(docs: list[dict], path: str) -> None:
 
 def bench_sqlite(docs_path: Path, path: Path) -> dict:
     path.unlink(missing_ok=True)
-    build = run_measured(SQLITE_BUILD, str(docs_path), str(path), str(BENCH))
+    build = run_measured(SQLITE_BUILD, str(docs_path), str(path), str(REPO))
     metrics = {
         "index_docs_per_s": round(build["documents"] / build["seconds"], 1),
         "peak_rss_mb": build["peak_rss_mb"],

@@ -102,9 +102,7 @@ def test_a_terminated_run_leaves_no_server_behind(tmp_path):
 
 
 def test_the_anchors_are_given_the_documents_with_their_bodies(seed_index):
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from bench import stored_documents
-
+    from benchmarks.bench import stored_documents
     from search_web.search import SearchIndex
 
     search = SearchIndex(seed_index)

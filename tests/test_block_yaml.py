@@ -8,21 +8,18 @@ value where PyYAML refuses the text.
 from __future__ import annotations
 
 import random
-import sys
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmarks.generate import Generator
 from indexer import block_yaml, news
 from indexer.block_yaml import parse_block_yaml
-from tests.conftest import REPO, require_corpus
+from tests.conftest import require_corpus
 from tests.test_front_matter_loading import load, typed
 from tests.test_front_matter_properties import records
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import Generator
 
 
 def read_the_same(raw: str) -> bool:

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import itertools
 import random
-import sys
 
 import pytest
 
+from benchmarks.generate import Generator
 from indexer.analysis import MARK_PIECE_CHARS, TOKEN_PATTERN, EnglishTokenizer, piece_starts
 from indexer.build import run_build
 from indexer.documents import Document
 from indexer.schema import MARKED_BODY_CHARS, to_fields
 from search_web.search import SearchIndex, SearchRequest, snippet_at
 from search_web.settings import Limits
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import Generator
 
 TOKENIZER = EnglishTokenizer()
 

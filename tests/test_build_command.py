@@ -8,11 +8,11 @@ import multiprocessing
 import multiprocessing.pool
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.generate import Generator
 from indexer.analysis import EnglishTokenizer
 from indexer.build import (
     PARALLEL_PARSE_MIN_FILES,
@@ -30,10 +30,7 @@ from indexer.schema import SPELLING_FILE, spelling_words, stored_documents
 from indexer.sources import discover
 from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS, current_generation, read_pointer
 from search_web.search import SearchIndex
-from tests.conftest import REPO, SEEDS, run_indexer
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import Generator
+from tests.conftest import SEEDS, run_indexer
 
 GOOD_NEWS = """---
 title: "Good record"

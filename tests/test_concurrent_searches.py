@@ -14,13 +14,10 @@ import threading
 
 import pytest
 
+from benchmarks.generate import Generator
 from indexer.build import run_build
 from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
-from tests.conftest import REPO
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import Generator
 
 THREADS = 8
 

@@ -264,8 +264,7 @@ def test_ctrl_c_stops_a_build_with_one_line_and_keeps_the_live_index(tmp_path):
     write_news_records(source, 4)
     index = tmp_path / "ix"
     assert run_indexer("build", str(source), "--index", str(index)).returncode == 0
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from generate import Generator
+    from benchmarks.generate import Generator
 
     Generator(seed=2, report_share=0.2).write(3000, source / "many")
     build = subprocess.Popen(

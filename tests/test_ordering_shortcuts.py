@@ -9,21 +9,18 @@ match by the full key, keep each story's first, count value by value.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.generate import Generator
 from indexer.columns import ColumnData
 from search_web.columns import VALUES_PER_ROW, Columns
 from search_web.search import SORTS, SearchIndex, SearchRequest
 from search_web.settings import Limits
-from tests.conftest import NEWS_RECORD, REPO, SEEDS, build_index
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import Generator
+from tests.conftest import NEWS_RECORD, SEEDS, build_index
 
 QUERIES = ["", "sanctions", "china", "export controls", "chips OR drone", "summit -sanctions"]
 # Story k has k % 5 + 1 items with the same title; one date serves several stories.

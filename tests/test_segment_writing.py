@@ -13,7 +13,6 @@ each; the joined index must hold what one writer writes.
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
+from benchmarks.generate import Generator
 from indexer import writing
 from indexer.build import _read_one
 from indexer.corpus import assemble
@@ -42,10 +42,7 @@ from indexer.writing import (
     split_by_work,
     write_generation,
 )
-from tests.conftest import REPO, SEEDS
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import Generator
+from tests.conftest import SEEDS
 
 
 @pytest.fixture(scope="module")

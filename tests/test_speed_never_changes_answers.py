@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sys
 from collections import Counter
 
 import numpy as np
 import pytest
 
+from benchmarks.generate import Generator
 from indexer.build import run_build
 from indexer.schema import stored_documents
 from search_web.query import parse_query
 from search_web.ranking import bm25f_parameters
 from search_web.search import SPARSE_DATE_SHARE, SearchIndex, SearchRequest
 from search_web.settings import Limits
-from tests.conftest import REPO
 from tests.reference import matching_documents, tree_scores
-
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import Generator
 
 # Matches a few dozen of the 2,500 documents: its date range is checked on the matches alone.
 FEW_MATCHES_WORD = str(Generator(seed=1, report_share=0).words[800])
