@@ -58,7 +58,7 @@ if not __package__:
 
 from benchmarks.generate import Generator, generate  # noqa: E402
 from benchmarks.load_test import free_port, wait_for_server  # noqa: E402
-from indexer.schema import stored_documents as documents_with_bodies  # noqa: E402
+from indexer.store.schema import stored_documents as documents_with_bodies  # noqa: E402
 from search_web.settings import Limits  # noqa: E402
 
 RESULTS = BENCH / "results"
@@ -231,7 +231,7 @@ def bench_project(sources: Path, index: Path, previous: dict | None, documents_o
     else:
         keys = ("index_docs_per_s", "peak_rss_mb", "documents", "index_seconds")
         metrics = {key: previous[key] for key in keys} | {"build_reused": True}
-    from indexer.writing import current_generation
+    from indexer.store.generations import current_generation
 
     generation = current_generation(index)
     metrics["index_mb"] = folder_mb(generation)

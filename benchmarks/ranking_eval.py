@@ -107,7 +107,7 @@ def product_ranking(index: Any) -> Ranking:
 
 def corpus_documents(index: Any) -> list[dict[str, str]]:
     """The product's documents as the anchors index them: key, title, excerpt, related coverage, body."""
-    from indexer.schema import stored_documents
+    from indexer.store.schema import stored_documents
 
     stored = list(stored_documents(index.generation().searcher().reader()))
     by_id = {doc["id"]: doc for doc in stored}

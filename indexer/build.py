@@ -40,16 +40,13 @@ from indexer.catalog import (
     write_catalog_record,
 )
 from indexer.collector import collector_paused, frozen_for_the_collector
-from indexer.columns import document_column_data, write_column_cache
 from indexer.corpus import ParsedFile, Problem, assemble, parse_bytes, source_hash, unreadable_file
 from indexer.documents import Document
 from indexer.folders import defaults_for, metadata_problems
 from indexer.limits import LIMITS
-from indexer.schema import SCHEMA_VERSION, SPELLING_FILE, spelling_words
 from indexer.sources import Scan, SourceFile, content_hash, file_key, read_source, scan
-from indexer.stories import assign_stories
-from indexer.writing import (
-    Progress,
+from indexer.store.generations import (
+    SPELLING_FILE,
     copy_generation,
     current_generation,
     document_count,
@@ -58,10 +55,12 @@ from indexer.writing import (
     read_build_info,
     remove_stale_generations,
     swap_in,
-    update_generation,
-    write_generation,
     writer_lock,
 )
+from indexer.store.schema import SCHEMA_VERSION, spelling_words
+from indexer.store.write.columns import document_column_data, write_column_cache
+from indexer.stories import assign_stories
+from indexer.writing import Progress, update_generation, write_generation
 
 # The catalog's records are written here (in the index folder) while the files are read.
 CATALOG_RECORDS_PREFIX = ".catalog-records-"

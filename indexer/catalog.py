@@ -28,14 +28,13 @@ from typing import BinaryIO
 
 from indexer.corpus import ParsedFile
 from indexer.documents import Document
-from indexer.schema import to_fields
+from indexer.store.generations import CATALOG_FILE, FINGERPRINTS_FILE
+from indexer.store.schema import to_fields
 
-CATALOG_FILE = "catalog.pickles"
 # What the catalog's records are; with the document model's field names, its header.
 CATALOG_FORMAT = 1
 # Fixed rather than the newest, so that the catalog does not depend on the Python that wrote it.
 CATALOG_PICKLE_PROTOCOL = 5
-FINGERPRINTS_FILE = "documents.json"
 
 
 def fingerprint(doc: Document) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from indexer.build import IncompleteIndex, LooksWrong, NothingIndexed, Summary, is_stale, run_build, run_update
 from indexer.limits import IndexLimits, describe_settings
-from indexer.writing import IndexBusy, current_generation, read_build_info
+from indexer.store.generations import IndexBusy, current_generation, read_build_info
 
 DEFAULT_SOURCES = [Path("seeds")]
 DEFAULT_INDEX = Path("index_data")

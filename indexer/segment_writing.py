@@ -45,13 +45,14 @@ from typing import Any
 
 import numpy as np
 from whoosh import columns
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermInfo, _lenfield
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
 from indexer.analysis import POSITION_BYTES, EnglishTokenizer, PackedPositions, TermNumbers, WordNumbers
-from indexer.schema import Marking
+from indexer.store.columns import length_bytes
+from indexer.store.schema import Marking
 
 # Bytes one pooled posting takes in memory (its tuple, term bytes, weight and value),
 # used to decide when a run goes to disk; measured about 190 on generated documents.
@@ -228,7 +229,7 @@ class PackedTextTokens:
         self, text: str, docnum: int, boost: float, piece_starts: list[int] | None = None
     ) -> tuple[int, list[int]]:
         """Pool the terms of one document's ``text``; returns how many, and the word position at each
-        of ``piece_starts`` (character offsets cutting it at white space: see ``indexer.schema.Marking``).
+        of ``piece_starts`` (character offsets cutting it at white space: see ``indexer.store.schema.Marking``).
 
         The words go straight to term numbers (word as written -> number, in C but for a new
         word): by way of a list of terms, a long report's body took half as long again.
@@ -334,7 +335,7 @@ class GroupedSegmentWriter(SegmentWriter):
         **kwargs: Any,
     ) -> None:
         """``marking``: a field whose long texts this writer marks as it tokenises them, when the
-        document does not bring its marks (``indexer.schema.to_fields(..., marks=False)``)."""
+        document does not bring its marks (``indexer.store.schema.to_fields(..., marks=False)``)."""
         super().__init__(ix, limitmb=limitmb, **kwargs)
         self.segment_format = segment_format
         _store_fields_compressed_at(self.perdocwriter, segment_format.stored_compression)
@@ -416,7 +417,7 @@ class GroupedSegmentWriter(SegmentWriter):
         """Pool the postings of one field of one document; returns its length (0: not scorable).
 
         A packed-position text comes with its terms when the caller has them
-        already (``_terms_<field>``, see ``indexer.schema.to_fields``); the
+        already (``_terms_<field>``, see ``indexer.store.schema.to_fields``); the
         marked field's long text without its marks is marked here.
         """
         if name in self._packed and isinstance(value, str):
@@ -610,20 +611,6 @@ def _mini_weights(weights: array) -> Any:
     if weights.count(weights[0]) == len(weights):
         return weights[0]
     return tuple(weights)
-
-
-def length_bytes(per_document: Any, fieldname: str) -> bytes | None:
-    """The length column of ``fieldname`` as raw bytes, one per document (None: the field has none).
-
-    One read of the column instead of a call per document. The column may end
-    before the last document (at the last one with the field).
-    """
-    column = per_document._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-    if column is None:
-        return None
-    if getattr(column, "_fixedlen", None) == 1 and hasattr(column, "_dbfile"):
-        return column._dbfile.get(column._basepos, column._count)
-    return bytes(column[n] or 0 for n in range(per_document.doc_count_all()))
 
 
 def _field_lengths(lengths: Any, fieldname: str) -> list[int | None] | None:

@@ -1,6 +1,6 @@
 """Per-document facet, date and story values of one generation, as numpy arrays, and what is counted on them.
 
-Loaded once per generation (see ``indexer.columns``), so that filters, the
+Loaded once per generation (see ``indexer.store.columns``), so that filters, the
 disjunctive facet counts, date orders, recency and story collapsing are array
 operations. Everything here that does not depend on a request (orders,
 recency factors, story groups, per-document value tables) is computed at
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from indexer.columns import MULTI_VALUED, ColumnData
-from indexer.schema import UNDATED
+from indexer.store.columns import MULTI_VALUED, ColumnData
+from indexer.store.schema import UNDATED
 from search_web.caching import LruCache
 
 # A multi-valued facet (topics, countries) keeps each document's first this many values in

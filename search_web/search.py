@@ -34,11 +34,11 @@ from whoosh import index as whoosh_index
 from whoosh import scoring
 
 from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer
-from indexer.columns import column_data
 from indexer.countries import country_name
 from indexer.documents import iso_utc
-from indexer.schema import MARKED_BODY_CHARS, SPELLING_FILE, body_reader, marks_reader
-from indexer.writing import current_generation, open_for_reading
+from indexer.store.columns import column_data
+from indexer.store.generations import SPELLING_FILE, current_generation, open_for_reading
+from indexer.store.schema import MARKED_BODY_CHARS, body_reader, marks_reader
 from search_web.caching import LruCache
 from search_web.columns import Columns
 from search_web.corrections import WordCorrector, corrected_query, unmatched_words

@@ -38,7 +38,7 @@ from whoosh.matching import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from indexer.analysis import POSITION_BYTES, PackedPositions
-from indexer.segment_writing import length_bytes
+from indexer.store.columns import length_bytes
 from search_web.caching import LruCache
 
 # byte -> field length, as Whoosh quantises lengths into one byte per document.

@@ -1,6 +1,6 @@
 """Bodies live in a column of their own, uncompressed, not among the compressed stored fields.
 
-Every hit and document page reads its body from there (``indexer.schema.body_reader``);
+Every hit and document page reads its body from there (``indexer.store.schema.body_reader``);
 the body must be the document's, whatever segment it is in and after an update merged
 segments, and a result that shows no body must not read one.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer.schema import BODY_COLUMN
+from indexer.store.schema import BODY_COLUMN
 from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS
 from search_web.search import SearchIndex, SearchRequest
 from tests.conftest import SEEDS, run_indexer

@@ -18,7 +18,7 @@ from benchmarks.generate import Generator
 from indexer.analysis import MARK_PIECE_CHARS, TOKEN_PATTERN, EnglishTokenizer, piece_starts
 from indexer.build import run_build
 from indexer.documents import Document
-from indexer.schema import MARKED_BODY_CHARS, to_fields
+from indexer.store.schema import MARKED_BODY_CHARS, to_fields
 from search_web.search import SearchIndex, SearchRequest, snippet_at
 from search_web.settings import Limits
 

@@ -26,9 +26,10 @@ from indexer.build import (
 from indexer.catalog import fingerprint, load_catalog, load_fingerprints, unpack_parsed
 from indexer.corpus import assemble
 from indexer.documents import Document
-from indexer.schema import SPELLING_FILE, spelling_words, stored_documents
 from indexer.sources import discover
-from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS, current_generation, read_pointer
+from indexer.store.generations import SPELLING_FILE, current_generation, read_pointer
+from indexer.store.schema import spelling_words, stored_documents
+from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS
 from search_web.search import SearchIndex
 from tests.conftest import SEEDS, run_indexer
 
@@ -193,7 +194,7 @@ def test_if_stale_skips_an_up_to_date_index_and_rebuilds_after_a_change(tmp_path
 
 
 def test_second_writer_gets_index_busy(tmp_path):
-    from indexer.writing import writer_lock
+    from indexer.store.generations import writer_lock
 
     with writer_lock(tmp_path / "ix"):
         result = run_indexer("build", str(SEEDS), "--index", str(tmp_path / "ix"))

@@ -10,17 +10,11 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 from indexer.build import run_build, run_update
-from indexer.columns import (
-    ARRAYS_FILE,
-    VALUES_FILE,
-    ColumnData,
-    column_data,
-    document_column_data,
-    encode_values,
-    read_column_data,
-)
 from indexer.documents import Document
-from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS, current_generation, write_generation
+from indexer.store.columns import ColumnData, column_data, encode_values, read_column_data
+from indexer.store.generations import ARRAYS_FILE, VALUES_FILE, current_generation
+from indexer.store.write.columns import document_column_data
+from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS, write_generation
 from search_web.search import SearchIndex, SearchRequest
 from tests.conftest import write_news_records
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from indexer.build import run_build
-from indexer.schema import stored_documents
+from indexer.store.schema import stored_documents
 from search_web.search import SearchIndex
 from tests.conftest import SEEDS, require_corpus
 

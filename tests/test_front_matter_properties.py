@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from indexer.corpus import ParsedFile, assemble, parse_file
 from indexer.documents import validate
-from indexer.schema import to_fields
 from indexer.sources import SourceFile
+from indexer.store.schema import to_fields
 
 scalars = st.one_of(
     st.none(),

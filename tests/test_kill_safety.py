@@ -17,7 +17,8 @@ from pathlib import Path
 
 from indexer.build import PARALLEL_PARSE_MIN_FILES
 from indexer.catalog import load_fingerprints
-from indexer.writing import LOCK_FILE, PARALLEL_WRITE_MIN_DOCUMENTS, POINTER_FILE, current_generation, read_pointer
+from indexer.store.generations import LOCK_FILE, POINTER_FILE, current_generation, read_pointer
+from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS
 from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
 from tests.conftest import REPO, live_processes, run_indexer, write_news_records

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from benchmarks.generate import Generator
-from indexer.columns import ColumnData
+from indexer.store.columns import ColumnData
 from search_web.columns import VALUES_PER_ROW, Columns
 from search_web.search import SORTS, SearchIndex, SearchRequest
 from search_web.settings import Limits

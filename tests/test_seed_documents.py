@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.schema import stored_documents
+from indexer.store.schema import stored_documents
 from search_web.search import SearchIndex
 
 

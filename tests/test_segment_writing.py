@@ -24,15 +24,9 @@ from benchmarks.generate import Generator
 from indexer import writing
 from indexer.build import _read_one
 from indexer.corpus import assemble
-from indexer.schema import BODY_MARKING, STORY_FIELD, build_schema, story_reader, to_fields
-from indexer.segment_writing import (
-    OUR_FORMAT,
-    WHOOSHS_FORMAT,
-    GroupedSegmentWriter,
-    SegmentFormat,
-    TermGroupedPool,
-)
+from indexer.segment_writing import OUR_FORMAT, WHOOSHS_FORMAT, GroupedSegmentWriter, SegmentFormat, TermGroupedPool
 from indexer.sources import discover
+from indexer.store.schema import BODY_MARKING, STORY_FIELD, build_schema, story_reader, to_fields
 from indexer.stories import assign_stories
 from indexer.writing import (
     DOCUMENT_WORK_CHARS,

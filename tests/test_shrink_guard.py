@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from indexer.writing import current_generation
+from indexer.store.generations import current_generation
 from tests.conftest import run_indexer, write_news_records
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks.generate import Generator
 from indexer.build import run_build
-from indexer.schema import stored_documents
+from indexer.store.schema import stored_documents
 from search_web.query import parse_query
 from search_web.ranking import bm25f_parameters
 from search_web.search import SPARSE_DATE_SHARE, SearchIndex, SearchRequest

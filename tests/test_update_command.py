@@ -15,8 +15,8 @@ import pytest
 
 from indexer.catalog import CATALOG_FILE, CATALOG_FORMAT, catalog_header, fingerprint, load_catalog, load_fingerprints
 from indexer.documents import Document
-from indexer.schema import stored_documents as documents_with_bodies
-from indexer.writing import current_generation, read_pointer, writer_lock
+from indexer.store.generations import current_generation, read_pointer, writer_lock
+from indexer.store.schema import stored_documents as documents_with_bodies
 from search_web.search import SearchIndex
 from tests.conftest import SEEDS, run_indexer, write_news_records
 

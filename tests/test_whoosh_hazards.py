@@ -14,7 +14,8 @@ from whoosh import query as wq
 
 from indexer.build import run_build
 from indexer.documents import Document, InvalidDocument, validate
-from indexer.writing import current_generation, new_generation, read_pointer, write_generation, writer_lock
+from indexer.store.generations import current_generation, new_generation, read_pointer, writer_lock
+from indexer.writing import write_generation
 from search_web.query import QueryError, parse_query
 from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
@@ -207,7 +208,7 @@ def test_bodies_of_a_segment_without_the_body_column_are_not_read_from_another(t
     column, so a document of such a segment is read from the segment before it (or past its end)."""
     from whoosh import fields
 
-    from indexer.schema import BODY_COLUMN, body_reader
+    from indexer.store.schema import BODY_COLUMN, body_reader
 
     schema = fields.Schema(id=fields.ID(stored=True), **{BODY_COLUMN: fields.COLUMN(columns.VarBytesColumn())})
     ix = whoosh_index.create_in(str(tmp_path), schema)

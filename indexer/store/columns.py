@@ -15,19 +15,17 @@ from __future__ import annotations
 import itertools
 import json
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 
-from indexer.documents import Document
-from indexer.schema import MULTI_SEPARATOR, UNDATED, date_key_of, leaf_columns, story_of, year_of
+from indexer.store.generations import ARRAYS_FILE, VALUES_FILE
+from indexer.store.schema import MULTI_SEPARATOR, UNDATED, leaf_columns
 
-ARRAYS_FILE = "columns.npz"
-VALUES_FILE = "columns.json"
 SINGLE_VALUED = {"provider": "provider", "kind": "kind", "year": "year", "story": "story"}
 MULTI_VALUED = {"topic": "topic_column", "country": "country_column"}
 
@@ -60,37 +58,11 @@ def read_column_data(reader: Any) -> ColumnData:
     pair_docs, pair_codes = {}, {}
     for facet, column in MULTI_VALUED.items():
         joined = (raw.decode("utf-8") if raw else "" for raw in column_values(reader, column))
-        values[facet], pair_codes[facet], pair_docs[facet] = _pairs(joined)
+        values[facet], pair_codes[facet], pair_docs[facet] = value_pairs(joined)
     return ColumnData(size, live, date, codes, values, pair_docs, pair_codes)
 
 
-def document_column_data(documents: Sequence[Document]) -> ColumnData:
-    """The arrays of a fresh index of ``documents`` (document number = position in the sequence),
-    made from the documents: what :func:`read_column_data` reads back from that index.
-
-    Each value is the one :func:`indexer.schema.to_fields` gives its column, and
-    a value it leaves out reads back as a missing one. A build spent 2.9 of 95 s
-    at 100,000 documents reading the index's columns after its writers.
-    """
-    values, codes = {}, {}
-    single = {
-        "provider": [d.provider for d in documents],
-        "kind": [d.kind for d in documents],
-        "year": [year_of(d) for d in documents],
-        "story": [story_of(d) for d in documents],
-    }
-    for facet, strings in single.items():
-        values[facet], codes[facet] = encode_values(strings)
-    date = np.fromiter(map(date_key_of, documents), dtype=np.int64, count=len(documents))
-    pair_docs, pair_codes = {}, {}
-    for facet, names_of in (("topic", attrgetter("topics")), ("country", attrgetter("countries"))):
-        joined = (MULTI_SEPARATOR.join(names_of(d)) for d in documents)  # what to_fields puts in the column
-        values[facet], pair_codes[facet], pair_docs[facet] = _pairs(joined)
-    live = np.ones(len(documents), dtype=bool)
-    return ColumnData(len(documents), live, date, codes, values, pair_docs, pair_codes)
-
-
-def _pairs(joined: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+def value_pairs(joined: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
     """The values, value codes and documents of a multi-valued column's (document, value) pairs,
     from each document's values joined by MULTI_SEPARATOR ("": none, as an empty column value)."""
     docs: list[int] = []
@@ -106,7 +78,7 @@ def _pairs(joined: Iterable[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 def column_values(reader: Any, name: str, translate: bool = False, missing: Any = None) -> Iterator[Any]:
     """The value of column ``name`` for every document of ``reader`` in order; ``missing`` for
-    the documents of a segment without that column (see :func:`indexer.schema.leaf_columns`)."""
+    the documents of a segment without that column (see :func:`indexer.store.schema.leaf_columns`)."""
     leaves = leaf_columns(reader, name, translate)
     ends = [start for start, _ in leaves[1:]] + [reader.doc_count_all()]
     for (start, column), end in zip(leaves, ends, strict=True):
@@ -136,26 +108,6 @@ def _text(value: Any) -> str:
     return "" if value is None else (value.decode("utf-8") if isinstance(value, bytes) else str(value))
 
 
-def write_column_cache(generation: Path, data: ColumnData | None = None) -> None:
-    """Store ``data``, or else the arrays read from the index in ``generation``, as its cache."""
-    if data is None:
-        from indexer.writing import open_for_reading  # writing imports this module's file names
-
-        ix = open_for_reading(generation)
-        try:
-            with ix.reader() as reader:
-                data = read_column_data(reader)
-        finally:
-            ix.close()
-    arrays = {"live": data.live, "date": data.date}
-    arrays.update({f"codes.{k}": v for k, v in data.codes.items()})
-    arrays.update({f"pair_docs.{k}": v for k, v in data.pair_docs.items()})
-    arrays.update({f"pair_codes.{k}": v for k, v in data.pair_codes.items()})
-    with open(generation / ARRAYS_FILE, "wb") as handle:
-        np.savez(handle, **arrays)
-    (generation / VALUES_FILE).write_text(json.dumps({"size": data.size, "values": data.values}), "utf-8")
-
-
 def column_data(generation: Path, reader: Any) -> ColumnData:
     """The arrays of ``generation``: from its cache when that matches ``reader``, else read afresh."""
     try:
@@ -176,3 +128,17 @@ def column_data(generation: Path, reader: Any) -> ColumnData:
     if data.size != reader.doc_count_all() or int(data.live.sum()) != reader.doc_count():
         return read_column_data(reader)  # not this index's cache
     return data
+
+
+def length_bytes(per_document: Any, fieldname: str) -> bytes | None:
+    """The length column of ``fieldname`` as raw bytes, one per document (None: the field has none).
+
+    One read of the column instead of a call per document. The column may end
+    before the last document (at the last one with the field).
+    """
+    column = per_document._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    if column is None:
+        return None
+    if getattr(column, "_fixedlen", None) == 1 and hasattr(column, "_dbfile"):
+        return column._dbfile.get(column._basepos, column._count)
+    return bytes(column[n] or 0 for n in range(per_document.doc_count_all()))

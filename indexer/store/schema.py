@@ -31,8 +31,6 @@ from indexer.documents import Document
 
 # Separates the values of a multi-valued column (topics).
 MULTI_SEPARATOR = "\x1f"
-# The did-you-mean dictionary, written beside each generation's index.
-SPELLING_FILE = "spelling.json"
 # 2: the did-you-mean dictionary moved from a field to spelling.json; 3: countries and stories;
 # 4: HTML, PDF and JSON sources (language, page_starts); 5: positions packed as integers;
 # 6: fields nobody searches as words (dates, provider, story, source, ...) no longer indexed;
@@ -73,7 +71,7 @@ def unindexed(field: fields.FieldType) -> fields.FieldType:
     """``field`` kept as a stored value and/or a column, without terms in the inverted index.
 
     Dates, providers, years and stories are filtered, counted and sorted
-    through columns (``indexer.columns``); nothing searches them as words.
+    through columns (``indexer.store.columns``); nothing searches them as words.
     Their terms were more than half of a segment's distinct terms (a 64-bit
     date alone is 16 terms per document), and writing one term is most of
     Whoosh's cost of committing a segment.
