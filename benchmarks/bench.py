@@ -193,14 +193,15 @@ RESULT = {"seconds": time.perf_counter() - started, "documents": summary.documen
 PROJECT_COLD = """
 import sys, time
 started = time.perf_counter()
-from search_web.search import SearchIndex, SearchRequest
+from search_web.whoosh_engine import SearchIndex
+from search_web.engine import SearchRequest
 SearchIndex(sys.argv[1]).search(SearchRequest(q="china"))
 RESULT = {"cold_start_s": time.perf_counter() - started}
 """
 
 
 def project_request(q: str, dates, provider, with_facets: bool):
-    from search_web.search import SearchRequest
+    from search_web.engine import SearchRequest
 
     request = SearchRequest(q=q, facets=with_facets)
     if dates:
@@ -217,7 +218,8 @@ def bench_project(sources: Path, index: Path, previous: dict | None, documents_o
     Lines, streamed: at a million documents a list of them would not fit
     beside the anchors) for the anchors to index.
     """
-    from search_web.search import SearchIndex, SearchRequest
+    from search_web.engine import SearchRequest
+    from search_web.whoosh_engine import SearchIndex
 
     if previous is None:
         shutil.rmtree(index, ignore_errors=True)
@@ -261,7 +263,7 @@ def first_query_metrics(index: Path) -> dict[str, float]:
     Nothing of it is cached yet (postings, phrase matches, results): what an
     analyst's first, novel query costs.
     """
-    from search_web.search import SearchIndex
+    from search_web.whoosh_engine import SearchIndex
 
     samples = []
     for q, dates, provider in QUERY_MIX.values():

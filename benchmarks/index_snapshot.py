@@ -98,12 +98,25 @@ def index_fingerprint(generation: Path) -> dict[str, Any]:
         compound.close()
         segments.append({"doc_count": segment.doc_count_all(), "deleted": segment.deleted_count(), "files": files})
     schema = {name: _canonical(field) for name, field in ix.schema.items()}
-    side = {name: _hash((generation / name).read_bytes()) for name in SIDE_FILES if (generation / name).exists()}
+    side = {name: _hash(_side_file_bytes(generation / name)) for name in SIDE_FILES if (generation / name).exists()}
     with ix.searcher() as searcher:
         stored = sorted(
             (json.dumps(fields, sort_keys=True, default=str) for fields in searcher.all_stored_fields()),
         )
     return {"segments": segments, "schema": schema, "side_files": side, "stored_documents": stored}
+
+
+def _side_file_bytes(path: Path) -> bytes:
+    """A side file's bytes, with the build summary's absolute root paths cut to folder names.
+
+    Two checkouts of the same sources sit in different folders; the summary's
+    ``roots`` would otherwise differ between builds that are otherwise the same.
+    """
+    if path.name != "build.json":
+        return path.read_bytes()
+    summary = json.loads(path.read_text())
+    summary["roots"] = [Path(root).name for root in summary.get("roots", [])]
+    return json.dumps(summary, sort_keys=True).encode()
 
 
 def _requests() -> list[tuple[str, dict[str, str]]]:

@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def doc_count(index: Path) -> int:
-    from search_web.search import SearchIndex, SearchRequest
+    from search_web.engine import SearchRequest
+    from search_web.whoosh_engine import SearchIndex
 
     search = SearchIndex(index)
     try:

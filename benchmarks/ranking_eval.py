@@ -89,7 +89,7 @@ def judgment_key(doc: dict[str, Any]) -> str:
 
 def product_ranking(index: Any) -> Ranking:
     """The product's ranking as served: every document listed (not folded into stories)."""
-    from search_web.search import SearchRequest
+    from search_web.engine import SearchRequest
 
     def rank(q: str, depth: int) -> list[str]:
         keys: list[str] = []
@@ -217,8 +217,8 @@ def _means(rows: list[dict], name: str) -> dict[str, float]:
 def open_corpus_index(index_dir: Path | None, settings: dict[str, Any] | None = None) -> tuple[Any, Path]:
     """A search index of ../shared/corpus plus the seeds: ``index_dir`` if given, else built afresh."""
     from indexer.build import run_build
-    from search_web.search import SearchIndex
     from search_web.settings import Limits
+    from search_web.whoosh_engine import SearchIndex
 
     if index_dir is None:
         index_dir = Path(tempfile.mkdtemp(prefix="ranking-eval-"))
@@ -249,7 +249,7 @@ def table(report: dict) -> str:
 
 def write_pool(index: Any, rankings: dict[str, Ranking], queries: list[dict], out: Path, depth: int) -> None:
     """For each query, the union of every engine's first ``depth`` documents, as text for judges to read."""
-    from search_web.search import SearchRequest
+    from search_web.engine import SearchRequest
 
     documents = {d["key"]: d for d in corpus_documents(index)}
     judged = load_judgments() if JUDGMENTS.exists() else {}
@@ -280,10 +280,10 @@ def write_pool(index: Any, rankings: dict[str, Ranking], queries: list[dict], ou
 
 def _passages(body: str, terms: set[str], count: int = 3, width: int = 300) -> list[str]:
     """Up to ``count`` passages of ``body`` past its first 700 characters around words of ``terms``."""
-    from search_web.search import _term_spans
+    from search_web.whoosh_engine import term_spans
 
     found, last = [], 700
-    for start, _ in _term_spans(body, terms):
+    for start, _ in term_spans(body, terms):
         if start > last:
             found.append(body[max(0, start - width // 2) : start + width // 2].replace("\n", " "))
             last = start + width

@@ -3,6 +3,8 @@
 ``create_app(config)`` is the factory used by ``python -m search_web`` and by
 the tests. Config keys: ``INDEX_DIR`` (default ``index_data``) and
 ``LIMITS`` (a mapping of :class:`~search_web.settings.Limits` overrides).
+The app's engine is the Whoosh engine over ``INDEX_DIR``; the views reach it
+through :func:`search_web.engine.current_engine`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 
-from search_web.search import IndexUnavailable, SearchIndex
+from search_web.engine import ENGINE_KEY, IndexUnavailable
 from search_web.settings import Limits
+from search_web.whoosh_engine import SearchIndex
 
 MAX_REQUEST_BYTES = 16 * 1024
 SECURITY_HEADERS = {
@@ -35,7 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     limits = Limits.from_mapping(app.config["LIMITS"])
-    app.extensions["search_index"] = SearchIndex(app.config["INDEX_DIR"], limits)
+    app.extensions[ENGINE_KEY] = SearchIndex(app.config["INDEX_DIR"], limits)
 
     from search_web import api, exports, views
 
@@ -70,13 +73,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return _error(500, "internal error")
 
     return app
-
-
-def search_index(app: Flask | None = None) -> SearchIndex:
-    """The :class:`SearchIndex` of the current (or given) app."""
-    from flask import current_app
-
-    return (app or current_app).extensions["search_index"]
 
 
 def _error(status: int, message: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
+from search_web.engine import current_engine
 from search_web.params import parse_request, shown_id
 from search_web.query import QueryError
 
@@ -12,9 +13,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.get("/search")
 def search():
-    from search_web import search_index
-
-    index = search_index()
+    """One page of results as JSON (``SearchResult.to_json``); a bad request is a 400."""
+    index = current_engine()
     try:
         result = index.search(parse_request(request.args, index.limits))
     except QueryError as exc:
@@ -24,9 +24,8 @@ def search():
 
 @bp.get("/timeline")
 def timeline():
-    from search_web import search_index
-
-    index = search_index()
+    """The matches per period, with spikes, as JSON; a bad request is a 400."""
+    index = current_engine()
     try:
         return jsonify(index.timeline(parse_request(request.args, index.limits)))
     except QueryError as exc:
@@ -35,9 +34,8 @@ def timeline():
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
-    from search_web import search_index
-
-    doc = search_index().document(doc_id)
+    """A document's stored fields as JSON; 404 when no document has this id."""
+    doc = current_engine().document(doc_id)
     if doc is None:
         return jsonify({"error": f"no document with id {shown_id(doc_id)}"}), 404
     return jsonify(doc)

@@ -13,11 +13,12 @@ import time
 
 from werkzeug.datastructures import MultiDict
 
+from search_web.engine import ENGINE_KEY, IndexUnavailable
 from search_web.params import parse_request
 from search_web.query import QueryError
-from search_web.search import IndexUnavailable, SearchIndex
 from search_web.serving import default_workers, serve
 from search_web.settings import Limits, parse_setting
+from search_web.whoosh_engine import SearchIndex
 
 
 def _parse_setting(text: str) -> tuple[str, object]:
@@ -28,6 +29,7 @@ def _parse_setting(text: str) -> tuple[str, object]:
 
 
 def make_parser() -> argparse.ArgumentParser:
+    """The command line: serving options, and the ``query`` command."""
     parser = argparse.ArgumentParser(prog="python -m search_web", description="Serve or query the search index.")
     parser.add_argument("--index", default="index_data", help="index folder (default: index_data/)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -63,6 +65,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Serve, or run one query; the exit status."""
     args = make_parser().parse_args(argv)
     if args.help_settings:
         for setting in Limits.describe():
@@ -77,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def make_app():
         app = create_app({"INDEX_DIR": args.index, "LIMITS": overrides})
-        _open_index(app.extensions["search_index"])
+        _open_index(app.extensions[ENGINE_KEY])
         return app
 
     workers = args.workers or default_workers()

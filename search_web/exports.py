@@ -21,9 +21,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 
 from indexer.documents import is_web_url
+from search_web.engine import SearchRequest, current_engine
 from search_web.params import parse_request, url_with
 from search_web.query import QueryError
-from search_web.search import SearchRequest
 
 bp = Blueprint("exports", __name__)
 
@@ -50,19 +50,13 @@ _MARK = re.compile(r"</?mark>")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _service():
-    from search_web import search_index
-
-    return search_index()
-
-
 def _filename(search: SearchRequest, extension: str) -> str:
     words = re.sub(r"[^A-Za-z0-9]+", "-", search.q).strip("-")[:40] or "all"
     return f"geosearch-{dt.date.today():%Y%m%d}-{words}.{extension}"
 
 
 def _export(extension: str, mimetype: str, write: Any):
-    service = _service()
+    service = current_engine()
     try:
         search = parse_request(request.args, service.limits, collapse=False)
         hits = service.export(search, service.limits.max_export_rows)
@@ -103,7 +97,7 @@ def _csv_chunks(hits: Iterable[dict[str, Any]]) -> Iterator[str]:
     def rows() -> Iterator[str]:
         yield "\ufeff" + _csv_line(EXPORT_FIELDS)
         for hit in hits:
-            yield _csv_line([_csv_cell(name, value) for name, value in _export_hit(hit).items()])
+            yield _csv_line([csv_cell(name, value) for name, value in _export_hit(hit).items()])
 
     return _chunks(rows())
 
@@ -113,7 +107,9 @@ def _export_hit(hit: dict[str, Any]) -> dict[str, Any]:
     return {name: hit.get(name) for name in EXPORT_FIELDS}
 
 
-def _csv_cell(name: str, value: Any) -> str:
+def csv_cell(name: str, value: Any) -> str:
+    """One CSV cell of an exported field: lists joined with "; ", snippets as plain text, and a text a
+    spreadsheet would run as a formula made inert by a leading apostrophe."""
     if value is None:
         return ""
     if name == "topics":
@@ -139,7 +135,7 @@ def _csv_line(values: Iterable[str]) -> str:
 @bp.get("/feed.atom")
 def feed():
     """The newest matches of a search as an Atom feed: "subscribe to this search"."""
-    service = _service()
+    service = current_engine()
     try:
         search = parse_request(request.args, service.limits)
         search.sort, search.sort_explicit, search.page = "newest", True, 1

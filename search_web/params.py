@@ -6,13 +6,15 @@ which both front ends turn into a 400 with a short message.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
 from indexer.countries import resolve_country
-from search_web.query import QueryError
-from search_web.search import SORTS, SearchRequest, validate_date_param
+from search_web.engine import SORTS, SearchRequest
+from search_web.query import QueryError, parse_date_bound
 from search_web.settings import Limits
 
 LIST_PARAMS = {"provider": "providers", "topic": "topics", "country": "countries", "year": "years", "kind": "kinds"}
@@ -28,6 +30,13 @@ def shown_id(doc_id: str) -> str:
     if len(doc_id) <= SHOWN_VALUE_CHARS:
         return repr(doc_id)
     return f"{doc_id[:SHOWN_VALUE_CHARS]!r}… ({len(doc_id):,} characters)"
+
+
+def validate_date_param(value: str) -> dt.date:
+    """A ``YYYY-MM-DD`` URL parameter as a date, or :class:`QueryError`."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise QueryError(f"'{value}' is not a date: use YYYY-MM-DD")
+    return parse_date_bound(value, end=False).date()
 
 
 def _int_param(args: MultiDict, name: str, default: int) -> int:

@@ -1,7 +1,7 @@
 """The query language: user text -> a bounded query tree plus date filters.
 
 Plain words match documents holding any of them, ranked (see
-``search_web.ranking``): more of the query's words first. Everything else
+``search_web.whoosh_engine.ranking``): more of the query's words first. Everything else
 works as typed: ``"quoted phrases"`` and ``field:value`` must be there,
 ``AND`` requires both sides, ``OR`` either, ``-word`` / ``NOT word``
 excludes (alone: everything but it), ``+word`` requires, parentheses group.
@@ -80,6 +80,7 @@ class Term:
 
     @property
     def texts(self) -> tuple[str, ...]:
+        """The term and its other forms, whose occurrences all count as the term's."""
         return (self.text, *self.forms)
 
 
@@ -119,7 +120,7 @@ class Clauses:
     A document must hold every required part, and at least one optional part
     when nothing is required; with neither, everything but the excluded.
     At the top of a query, documents that hold more of the positive parts
-    rank higher (``search_web.ranking``).
+    rank higher (``search_web.whoosh_engine.ranking``).
     """
 
     must: tuple[Node, ...] = ()
@@ -128,6 +129,7 @@ class Clauses:
 
     @property
     def positive(self) -> tuple[Node, ...]:
+        """The required parts, then the optional ones (the parts a document may hold)."""
         return self.must + self.should
 
 

@@ -10,9 +10,9 @@ workers if the parent is killed outright.
 
 Idle and slow connections are bounded: each worker holds up to
 ``max_connections`` and closes one that stays silent (idle, or sending its
-request slowly) for ``idle_timeout_s``. Waitress's defaults (100
-connections, 120 s) let about 200 idle connections from a browser left open
-on a network stop every later request for two minutes.
+request slowly) for ``idle_timeout_s``. With waitress's own defaults, the
+idle connections a browser left open on a network could take every
+connection slot and stop every later request until they timed out.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ class Limits:
     idle_timeout_s: float = setting(
         10.0, "Seconds a connection may stay silent (idle, or sending its request slowly) before it is closed."
     )
-    # Ranking (search_web.ranking): BM25F over the text fields, coordination, recency.
+    # Ranking (search_web.whoosh_engine.ranking): BM25F over the text fields, coordination, recency.
     weight_title: float = setting(3.0, "BM25F weight of a word found in a title.")
     weight_excerpt: float = setting(1.5, "BM25F weight of a word found in an excerpt.")
     weight_related: float = setting(1.0, "BM25F weight of a word found in a news record's related coverage.")

@@ -12,8 +12,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from search_web.engine import SearchRequest
 from search_web.params import url_with
-from search_web.search import SearchRequest
 
 WIDTH = 600
 HEIGHT = 80

@@ -17,9 +17,9 @@ from markupsafe import Markup
 
 from indexer.countries import country_name
 from indexer.documents import is_web_url
+from search_web.engine import Engine, SearchRequest, current_engine
 from search_web.params import FILTER_PARAMS, parse_request, shown_id, state_params, url_with
 from search_web.query import QueryError
-from search_web.search import SearchRequest, best_body_offset, highlight
 from search_web.timeline_chart import chart
 
 bp = Blueprint("views", __name__)
@@ -67,9 +67,8 @@ def _chips(search: SearchRequest) -> list[dict]:
 
 @bp.get("/")
 def index():
-    from search_web import search_index
-
-    service = search_index()
+    """The search page: form, facets, timeline chart and one page of results."""
+    service = current_engine()
     try:
         search = parse_request(request.args, service.limits)
     except QueryError as exc:
@@ -96,7 +95,7 @@ def index():
         last_page=last_page,
         page_sizes=service.limits.page_sizes,
         is_web_url=is_web_url,
-        mark=lambda text: Markup(highlight(text, result.terms)),
+        mark=lambda text: Markup(service.highlight(text, result.terms)),
         sort_param=search.sort if search.sort_explicit else "",
         chart=chart(result.timeline, search),
         clear_filters={param: "" for param in FILTER_PARAMS},
@@ -109,7 +108,7 @@ def index():
 _PARAGRAPH = re.compile(r"\S(?:(?!\n\s*\n).)*", re.S)
 
 
-def _pages(body: str, page_starts: list[int], terms: set[str], best: int | None) -> list[dict]:
+def _pages(service: Engine, body: str, page_starts: list[int], terms: set[str], best: int | None) -> list[dict]:
     """The body as pages (one for a non-PDF) of highlighted paragraphs.
 
     The paragraph holding the best-matching passage (``best``, an offset) is
@@ -121,7 +120,7 @@ def _pages(body: str, page_starts: list[int], terms: set[str], best: int | None)
         end = starts[number] if number < len(starts) else len(body)
         paragraphs, match = [], None
         for found in _PARAGRAPH.finditer(body, start, end):
-            marked = highlight(found.group(0), terms)
+            marked = service.highlight(found.group(0), terms)
             if best is not None and found.start() <= best < found.end() + 2:
                 match = len(paragraphs)
             if fallback is None and "<mark>" in marked:
@@ -135,24 +134,23 @@ def _pages(body: str, page_starts: list[int], terms: set[str], best: int | None)
 
 @bp.get("/doc/<path:doc_id>")
 def document(doc_id: str):
-    from search_web import search_index
-
-    service = search_index()
+    """A document's page, its query words highlighted and the best passage the jump target."""
+    service = current_engine()
     doc = service.document(doc_id)
     if doc is None:
         abort(404, f"no document with id {shown_id(doc_id)}")
     q = request.args.get("q", "")[: service.limits.max_query_chars]
     terms = service.query_terms_for(q) if q else set()
-    best = best_body_offset(doc["body"], terms, service.limits.snippet_chars, doc["page_starts"]) if terms else None
-    pages = _pages(doc["body"], doc["page_starts"], terms, best)
+    best = service.passage_offset(doc["body"], terms, doc["page_starts"]) if terms else None
+    pages = _pages(service, doc["body"], doc["page_starts"], terms, best)
     match_page = next((page["number"] for page in pages if page["match"] is not None), None)
     parent = service.brief(doc["parent_id"]) if doc["parent_id"] else None
     return render_template(
         "doc.html",
         doc=doc,
         q=q,
-        title_html=Markup(highlight(doc["title"], terms)),
-        excerpt_html=Markup(highlight(doc["excerpt"], terms)),
+        title_html=Markup(service.highlight(doc["title"], terms)),
+        excerpt_html=Markup(service.highlight(doc["excerpt"], terms)),
         pages=pages,
         match_page=match_page if doc["page_starts"] else None,
         has_match=match_page is not None,

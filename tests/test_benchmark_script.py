@@ -103,7 +103,7 @@ def test_a_terminated_run_leaves_no_server_behind(tmp_path):
 
 def test_the_anchors_are_given_the_documents_with_their_bodies(seed_index):
     from benchmarks.bench import stored_documents
-    from search_web.search import SearchIndex
+    from search_web.whoosh_engine import SearchIndex
 
     search = SearchIndex(seed_index)
     try:

@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 
+from search_web.engine import SearchRequest
 from search_web.query import TEXT_FIELDS, Phrase, Term, parse_query
-from search_web.ranking import bm25f_parameters
-from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import SearchIndex, bm25f_parameters
 from tests.conftest import build_index
 from tests.reference import leaf_scores
 

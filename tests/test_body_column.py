@@ -11,7 +11,8 @@ from pathlib import Path
 
 from indexer.store.schema import BODY_COLUMN
 from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS
-from search_web.search import SearchIndex, SearchRequest
+from search_web.engine import SearchRequest
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import SEEDS, run_indexer
 
 REPORT = "Report {number}: Zürich talks\n\nAuthor: Ana Núñez\n\n{body}\n"

@@ -19,8 +19,9 @@ from indexer.analysis import MARK_PIECE_CHARS, TOKEN_PATTERN, EnglishTokenizer, 
 from indexer.build import run_build
 from indexer.documents import Document
 from indexer.store.schema import MARKED_BODY_CHARS, to_fields
-from search_web.search import SearchIndex, SearchRequest, snippet_at
+from search_web.engine import SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import SearchIndex, snippet_at
 
 TOKENIZER = EnglishTokenizer()
 

@@ -30,7 +30,7 @@ from indexer.sources import discover
 from indexer.store.generations import SPELLING_FILE, current_generation, read_pointer
 from indexer.store.schema import spelling_words, stored_documents
 from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS
-from search_web.search import SearchIndex
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import SEEDS, run_indexer
 
 GOOD_NEWS = """---

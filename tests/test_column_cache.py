@@ -15,7 +15,8 @@ from indexer.store.columns import ColumnData, column_data, encode_values, read_c
 from indexer.store.generations import ARRAYS_FILE, VALUES_FILE, current_generation
 from indexer.store.write.columns import document_column_data
 from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS, write_generation
-from search_web.search import SearchIndex, SearchRequest
+from search_web.engine import SearchRequest
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import write_news_records
 
 # Records whose facet values are edge cases for a cache made from documents rather than read back.

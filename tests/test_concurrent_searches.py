@@ -16,8 +16,9 @@ import pytest
 
 from benchmarks.generate import Generator
 from indexer.build import run_build
-from search_web.search import SearchIndex, SearchRequest
+from search_web.engine import SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import SearchIndex
 
 THREADS = 8
 

@@ -8,7 +8,7 @@ import pytest
 
 from indexer.build import run_build
 from indexer.store.schema import stored_documents
-from search_web.search import SearchIndex
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import SEEDS, require_corpus
 
 

@@ -88,9 +88,9 @@ def test_export_stops_at_the_row_limit_and_rejects_bad_queries(corpus_index):
 
 
 def test_csv_cells_cannot_run_as_formulas():
-    from search_web.exports import _csv_cell
+    from search_web.exports import csv_cell
 
-    assert _csv_cell("title", "=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _csv_cell("title", "-10% in chips") == "'-10% in chips"
-    assert _csv_cell("title", "Plain") == "Plain"
-    assert _csv_cell("snippet", "a <mark>b</mark> &amp; c") == "a b & c"
+    assert csv_cell("title", "=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("title", "-10% in chips") == "'-10% in chips"
+    assert csv_cell("title", "Plain") == "Plain"
+    assert csv_cell("snippet", "a <mark>b</mark> &amp; c") == "a b & c"

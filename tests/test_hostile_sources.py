@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from indexer.build import run_build, run_update
-from search_web.search import SearchIndex, SearchRequest
+from search_web.engine import SearchRequest
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import REPO, run_indexer, write_news_records
 
 GOOD = '---\ntitle: "Good record {n}"\nexcerpt: "chips and sanctions {n}"\nsourceUrl: https://example.org/{n}\n---\n'

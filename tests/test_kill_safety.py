@@ -19,8 +19,9 @@ from indexer.build import PARALLEL_PARSE_MIN_FILES
 from indexer.catalog import load_fingerprints
 from indexer.store.generations import LOCK_FILE, POINTER_FILE, current_generation, read_pointer
 from indexer.writing import PARALLEL_WRITE_MIN_DOCUMENTS
-from search_web.search import SearchIndex, SearchRequest
+from search_web.engine import SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import REPO, live_processes, run_indexer, write_news_records
 
 KILLS = 24

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from indexer.analysis import TOKEN_PATTERN, EnglishTokenizer
-from search_web.corrections import corrected_query
+from search_web.whoosh_engine import corrected_query
 
 normalize = EnglishTokenizer().normalize
 

@@ -17,9 +17,9 @@ import pytest
 
 from benchmarks.generate import Generator
 from indexer.store.columns import ColumnData
-from search_web.columns import VALUES_PER_ROW, Columns
-from search_web.search import SORTS, SearchIndex, SearchRequest
+from search_web.engine import SORTS, SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import VALUES_PER_ROW, Columns, SearchIndex
 from tests.conftest import NEWS_RECORD, SEEDS, build_index
 
 QUERIES = ["", "sanctions", "china", "export controls", "chips OR drone", "summit -sanctions"]

@@ -8,7 +8,7 @@ from whoosh import query as wq
 from whoosh.filedb.filestore import RamStorage
 
 from indexer.analysis import EnglishTokenizer, PackedPositions, english_analyzer
-from search_web.term_scoring import Bm25fParameters, TermScorer
+from search_web.whoosh_engine import Bm25fParameters, TermScorer
 from tests.reference import phrase_frequencies
 
 TEXTS = [

@@ -22,8 +22,8 @@ from search_web.query import (
     parse_query,
     query_terms,
 )
-from search_web.search import SearchIndex
 from search_web.settings import Limits
+from search_web.whoosh_engine import SearchIndex
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import ranking_eval
-from search_web.search import SearchIndex
+from search_web.whoosh_engine import SearchIndex
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from indexer.build import run_build, run_update
-from search_web.caching import LruCache
-from search_web.search import SearchIndex, SearchRequest, _request_key
+from search_web.engine import SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import LruCache, SearchIndex, request_key
 from tests.conftest import write_news_records
 
 REQUESTS = [
@@ -81,8 +81,8 @@ def test_the_least_recently_used_result_goes_first(service):
     first, second, third = (small.search(SearchRequest(q=q)) for q in ("sanctions", "item", "chips"))
     cache = small.generation().results
     assert len(cache) == 2
-    assert cache.get((_request_key(SearchRequest(q="sanctions")), True)) is None
-    assert cache.get((_request_key(SearchRequest(q="chips")), True)) is third
+    assert cache.get((request_key(SearchRequest(q="sanctions")), True)) is None
+    assert cache.get((request_key(SearchRequest(q="chips")), True)) is third
     assert second.total > 0 and first.total > 0
 
 

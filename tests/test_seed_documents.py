@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from indexer.store.schema import stored_documents
-from search_web.search import SearchIndex
+from search_web.whoosh_engine import SearchIndex
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def test_seed_001_report(seeds):
 
 
 def test_seed_boilerplate_is_not_searchable(seeds):
-    from search_web.search import SearchRequest
+    from search_web.engine import SearchRequest
 
     index, _ = seeds
     for words in ('"shopping cart"', "Hinterbrühl", '"privacy policy"', "spam"):

@@ -7,13 +7,13 @@ import random
 
 import pytest
 
-from search_web.search import (
+from search_web.whoosh_engine import (
     MAX_SNIPPET_HITS,
     WINDOW_LOOP_MAX_HITS,
-    _best_window,
-    _best_window_of_few,
-    _term_hits,
-    _term_hits_by_regex,
+    best_window,
+    best_window_of_few,
+    term_hits,
+    term_hits_by_regex,
 )
 
 WORDS = ["china", "chinatown", "machine", "taiwan", "drone", "drones", "export", "controls", "the", "of", "chin"]
@@ -34,8 +34,8 @@ def long_text(seed: int) -> str:
 def test_the_first_occurrences_of_all_terms_are_those_a_word_scan_finds(seed):
     text = long_text(seed)
     for terms in TERMS:
-        expected = _term_hits_by_regex(text, terms)[:MAX_SNIPPET_HITS]
-        assert _term_hits(text, terms) == expected
+        expected = term_hits_by_regex(text, terms)[:MAX_SNIPPET_HITS]
+        assert term_hits(text, terms) == expected
 
 
 @pytest.mark.parametrize(
@@ -49,12 +49,12 @@ def test_the_first_occurrences_of_all_terms_are_those_a_word_scan_finds(seed):
 def test_words_begin_where_the_tokenizer_begins_them(text):
     """Inside a word (after a letter, an underscore, or an apostrophe or dot that follows one) is no hit."""
     for terms in TERMS:
-        assert _term_hits(text, terms) == _term_hits_by_regex(text, terms)
+        assert term_hits(text, terms) == term_hits_by_regex(text, terms)
 
 
 def best_window_hit_by_hit(text: str, terms: set[str], limit: int) -> tuple[float, int]:
     """The window choice by sliding over all of a text's first occurrences one by one."""
-    return _best_window_of_few(text, _term_hits(text, terms)[:MAX_SNIPPET_HITS], limit)
+    return best_window_of_few(text, term_hits(text, terms)[:MAX_SNIPPET_HITS], limit)
 
 
 def short_text(seed: int) -> str:
@@ -72,12 +72,12 @@ def window_cases(seed: int) -> list[tuple[str, set[str], int]]:
 @pytest.mark.parametrize("seed", range(60))
 def test_the_best_window_is_the_one_sliding_hit_by_hit_finds(seed):
     for text, terms, limit in window_cases(seed):
-        assert _best_window(text, terms, limit) == best_window_hit_by_hit(text, terms, limit)
+        assert best_window(text, terms, limit) == best_window_hit_by_hit(text, terms, limit)
 
 
 def test_the_cases_cover_both_ways_of_choosing_a_window():
     """Few occurrences are slid over in Python, many are counted with arrays: both are compared."""
-    counts = [len(_term_hits(*case[:2])) for seed in range(60) for case in window_cases(seed)]
+    counts = [len(term_hits(*case[:2])) for seed in range(60) for case in window_cases(seed)]
     assert any(0 < n <= WINDOW_LOOP_MAX_HITS for n in counts) and any(n > WINDOW_LOOP_MAX_HITS for n in counts)
 
 
@@ -85,6 +85,6 @@ def test_more_distinct_terms_beat_any_number_of_repetitions():
     filler = "the of " * 200
     text = "china " * 150 + filler + "Drones over Taiwan worry China. " + filler
     terms = {"china", "taiwan", "drone"}
-    score, start = _best_window(text, terms, 240)
+    score, start = best_window(text, terms, 240)
     assert (score, start) == best_window_hit_by_hit(text, terms, 240)
     assert text[start:].startswith("Drones over Taiwan") and score == 30 + math.log1p(3)

@@ -22,7 +22,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search_web.search import SearchIndex, SearchRequest
+from search_web.engine import SearchRequest
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import REPO
 
 INDEXER = [sys.executable, "-m", "indexer"]

@@ -20,10 +20,10 @@ import pytest
 from benchmarks.generate import Generator
 from indexer.build import run_build
 from indexer.store.schema import stored_documents
+from search_web.engine import SearchRequest
 from search_web.query import parse_query
-from search_web.ranking import bm25f_parameters
-from search_web.search import SPARSE_DATE_SHARE, SearchIndex, SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import SPARSE_DATE_SHARE, SearchIndex, bm25f_parameters
 from tests.reference import matching_documents, tree_scores
 
 # Matches a few dozen of the 2,500 documents: its date range is checked on the matches alone.

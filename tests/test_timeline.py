@@ -8,8 +8,8 @@ import re
 
 import numpy as np
 
-from search_web.search import timeline_buckets
 from search_web.settings import Limits
+from search_web.whoosh_engine import timeline_buckets
 
 
 def _stamps(*days: str) -> np.ndarray:

@@ -17,7 +17,7 @@ from indexer.catalog import CATALOG_FILE, CATALOG_FORMAT, catalog_header, finger
 from indexer.documents import Document
 from indexer.store.generations import current_generation, read_pointer, writer_lock
 from indexer.store.schema import stored_documents as documents_with_bodies
-from search_web.search import SearchIndex
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import SEEDS, run_indexer, write_news_records
 
 

@@ -16,9 +16,10 @@ from indexer.build import run_build
 from indexer.documents import Document, InvalidDocument, validate
 from indexer.store.generations import current_generation, new_generation, read_pointer, writer_lock
 from indexer.writing import write_generation
+from search_web.engine import SearchRequest
 from search_web.query import QueryError, parse_query
-from search_web.search import SearchIndex, SearchRequest
 from search_web.settings import Limits
+from search_web.whoosh_engine import SearchIndex
 from tests.conftest import write_news_records
 from tests.reference import whoosh_query
 

@@ -4,7 +4,7 @@ The ranking policy, each part chosen on the relevance evaluation in
 ``benchmarks/relevance`` (its README gives the figures):
 
 * every word, phrase and group is scored with BM25F over title, excerpt,
-  related coverage and body (``search_web.term_scoring``), and the scores of
+  related coverage and body (``search_web.whoosh_engine.term_scoring``), and the scores of
   the parts a document holds add up;
 * coordination: at the top of a query, a document's score is multiplied by
   (parts it holds / positive parts) ** ``coordination``, so that documents
@@ -12,7 +12,7 @@ The ranking policy, each part chosen on the relevance evaluation in
   deciding;
 * recency (off by default: it did not help): news is multiplied by at most
   1 + ``recency_weight``, halving every ``recency_half_life_days`` before the
-  newest item (``search_web.columns``).
+  newest item (``search_web.whoosh_engine.columns``).
 
 A proximity boost (query words found next to each other) was tried and left
 out: over whole texts it favoured long reports, over titles and excerpts it
@@ -30,7 +30,7 @@ import numpy as np
 
 from search_web.query import AllOf, AnyOf, Clauses, Node, Not, Nothing, Phrase, Term, positive_leaves
 from search_web.settings import Limits
-from search_web.term_scoring import DENSE_SHARE, Bm25fParameters, TermScorer
+from search_web.whoosh_engine.term_scoring import DENSE_SHARE, Bm25fParameters, TermScorer
 
 Hits = tuple[np.ndarray, np.ndarray]  # bool mask of the matching documents, and their scores
 

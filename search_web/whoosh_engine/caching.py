@@ -1,4 +1,4 @@
-"""A bounded, thread-safe least-recently-used cache.
+"""A bounded, thread-safe least-recently-used cache, and the key a search result is kept under.
 
 Each opened index generation owns its caches (decoded postings, phrase
 matches, whole search results), so a swap to a new generation drops them all
@@ -10,9 +10,17 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from search_web.engine import SearchRequest
 
 Value = TypeVar("Value")
+
+
+def request_key(request: SearchRequest) -> tuple[Any, ...]:
+    """A hashable form of everything a search result depends on."""
+    # vars() rather than dataclasses.astuple, which deep-copies every value: this runs on every search.
+    return tuple(tuple(value) if isinstance(value, list) else value for value in vars(request).values())
 
 
 class LruCache(Generic[Value]):
@@ -30,6 +38,7 @@ class LruCache(Generic[Value]):
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Value | None:
+        """The value kept under ``key`` (now the most recently used), or None."""
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -38,6 +47,7 @@ class LruCache(Generic[Value]):
             return item[0]
 
     def put(self, key: Hashable, value: Value) -> None:
+        """Keep ``value`` under ``key``, dropping the least recently used values beyond the capacity."""
         weight = self.weigh(value)
         if weight > self.capacity:
             return  # larger than the whole cache: keeping it would only evict everything else

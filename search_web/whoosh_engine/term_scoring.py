@@ -1,8 +1,8 @@
 """Posting lists as arrays, and BM25F scores of terms and phrases computed on them with numpy.
 
 Whoosh scores one posting at a time in Python (a field-length lookup and a
-BM25 call per matching document and field): a frequent word over 100,000
-documents costs a second. Here each term's document numbers and
+BM25 call per matching document and field), so a frequent word's cost grows
+with every document holding it. Here each term's document numbers and
 frequencies are read block by block into arrays (cached per generation),
 and a term's score in every document holding it is computed at once:
 
@@ -16,7 +16,7 @@ and a term's score in every document holding it is computed at once:
 Phrases ("export controls") are matched on the positions of the documents
 that hold all their words, and scored the same way as one term, with how
 often the phrase occurs in each field as its frequency.
-``search_web.ranking`` combines these scores for a whole query;
+``search_web.whoosh_engine.ranking`` combines these scores for a whole query;
 ``tests/test_bm25f_scoring.py`` checks them against the formula computed
 document by document from Whoosh's own reader.
 
@@ -39,7 +39,7 @@ from whoosh.util.numeric import byte_to_length
 
 from indexer.analysis import POSITION_BYTES, PackedPositions
 from indexer.store.columns import length_bytes
-from search_web.caching import LruCache
+from search_web.whoosh_engine.caching import LruCache
 
 # byte -> field length, as Whoosh quantises lengths into one byte per document.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) or 0 for b in range(256)], dtype=np.float64)
